@@ -1,0 +1,49 @@
+"""Offline question answering over a folder of news articles, with every claim cited to the
+exact sentence that supports it.
+
+    from rag import answer
+    a = answer("Which countries had troops in Niger?")
+    print(a.text, a.citations)
+"""
+
+from .assistant import REFUSAL, Assistant, answer, stream_answer
+from .config import Config
+from .errors import (
+    ArticleError,
+    BackendError,
+    CorruptIndexError,
+    IndexNotFoundError,
+    ModelIntegrityError,
+    ModelNotFoundError,
+    QuestionError,
+    RagError,
+    StaleIndexError,
+)
+from .ingest import IndexReport, build_index
+from .retrieve import Filters
+from .types import Answer, Article, Chunk, Citation, Hit
+
+__all__ = [
+    "REFUSAL",
+    "Answer",
+    "Article",
+    "ArticleError",
+    "Assistant",
+    "BackendError",
+    "Chunk",
+    "Citation",
+    "Config",
+    "CorruptIndexError",
+    "Filters",
+    "Hit",
+    "IndexNotFoundError",
+    "IndexReport",
+    "ModelIntegrityError",
+    "ModelNotFoundError",
+    "QuestionError",
+    "RagError",
+    "StaleIndexError",
+    "answer",
+    "build_index",
+    "stream_answer",
+]

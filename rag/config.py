@@ -1,0 +1,65 @@
+"""All settings in one place. Defaults work on a fresh checkout; a few `RAG_*` variables and the
+CLI flags override them."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+
+def _home() -> Path:
+    # An editable install runs from the checkout, which holds seeds/, index/ and models/.
+    return Path(os.environ.get("RAG_HOME") or Path(__file__).resolve().parents[1])
+
+
+@dataclass(frozen=True)
+class Config:
+    corpus_dir: Path = field(default_factory=lambda: _home() / "seeds")
+    index_dir: Path = field(default_factory=lambda: _home() / "index")
+    models_dir: Path = field(default_factory=lambda: _home() / "models")
+
+    # A catalogue name (see `rag models`), a file name in models_dir, or a path to any GGUF.
+    model: str = "qwen2.5-1.5b"
+    # "llama" runs the GGUF in this process; "openai" talks to an OpenAI-compatible server.
+    backend: str = "llama"
+    server_url: str = "http://127.0.0.1:8000/v1"
+    server_timeout: float = 120.0
+    threads: int = 2  # the machine has 2 cores; more threads than cores slows llama.cpp down
+    context_tokens: int = 4096  # few-shot prefix + 5 passages + answer fit in well under 2k
+    max_answer_tokens: int = 160  # answers are a sentence or two
+    temperature: float = 0.0  # deterministic answers are easier to verify and to test
+
+    chunk_chars: int = 450  # two or three news sentences: small enough to cite, big enough to embed
+    chunk_overlap: int = 1  # sentences shared by neighbouring chunks, so no fact is cut in two
+    top_k: int = 5  # passages given to the model
+    candidates: int = 30  # per retriever, before fusion
+    rrf_k: int = 60  # the constant from the reciprocal rank fusion paper
+    mmr_lambda: float = 0.75  # 1.0 is pure relevance; lower trades relevance for variety
+
+    # A claim counts as supported when this share of its new content words stands in the cited text.
+    support_threshold: float = 0.75
+    # A sentence "strongly matches" a question when it holds this share of the question's content
+    # words; used to retry a refusal with narrowed evidence.
+    strong_match: float = 0.8
+    max_question_chars: int = 2000
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Config:
+        env: dict[str, object] = {}
+        for name, key, cast in (
+            ("corpus_dir", "RAG_CORPUS_DIR", Path),
+            ("index_dir", "RAG_INDEX_DIR", Path),
+            ("models_dir", "RAG_MODELS_DIR", Path),
+            ("model", "RAG_MODEL", str),
+            ("backend", "RAG_BACKEND", str),
+            ("server_url", "RAG_SERVER_URL", str),
+            ("threads", "RAG_THREADS", int),
+        ):
+            if os.environ.get(key):
+                env[name] = cast(os.environ[key])
+        env.update({k: v for k, v in overrides.items() if v is not None})
+        return replace(cls(), **env)
+
+    def describe(self) -> dict[str, object]:
+        return {f.name: str(getattr(self, f.name)) for f in fields(self)}

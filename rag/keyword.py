@@ -1,0 +1,29 @@
+"""BM25 keyword search over chunks (bm25s), using the same stemmed terms as verification."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .text import terms
+from .types import Chunk
+
+
+class KeywordIndex:
+    def __init__(self, chunks: list[Chunk]) -> None:
+        import bm25s
+
+        self.ids = np.array([c.id for c in chunks], dtype="int64")
+        self._bm25 = bm25s.BM25()
+        # bm25s refuses an empty vocabulary; a placeholder term keeps a chunk of only stop words indexable.
+        self._bm25.index([terms(c.text) or ["∅"] for c in chunks], show_progress=False)
+
+    def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """(chunk id, score) pairs, best first; only chunks with a score above zero."""
+        query_terms = terms(query)
+        if not query_terms or not len(self.ids):
+            return []
+        scores = self._bm25.get_scores(query_terms)
+        if allowed is not None:
+            scores = np.where(np.isin(self.ids, allowed), scores, 0.0)
+        top = np.argsort(-scores, kind="stable")[:k]
+        return [(int(self.ids[i]), float(scores[i])) for i in top if scores[i] > 0]

@@ -1,0 +1,68 @@
+"""Load article files from a folder into `Article`s."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+from .errors import ArticleError
+from .types import Article
+
+# The seed files open with " date 2023-11-11 " and the text follows on the same line.
+_DATE_HEADER = re.compile(r"\A\s*date\s+(\d{4}-\d{2}-\d{2})\s+")
+# Tried in order; latin-1 decodes any byte string, so a file that is not UTF-8 still loads.
+_ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
+
+
+def decode(data: bytes, name: str) -> str:
+    if b"\x00" in data:
+        raise ArticleError(f"{name}: looks like a binary file, not a text article")
+    for encoding in _ENCODINGS:
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    # The same newline translation as open(path).read(), so offsets match what a reader sees.
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def parse_article(source: str, data: bytes) -> Article:
+    text = decode(data, source)
+    if not text.strip():
+        raise ArticleError(f"{source}: the file is empty")
+    match = _DATE_HEADER.match(text)
+    return Article(
+        source=source,
+        text=text,
+        body_start=match.end() if match else 0,
+        date=match.group(1) if match else None,
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+
+
+def load_article(path: Path, root: Path) -> Article:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ArticleError(f"{path}: cannot be read ({exc.strerror})") from exc
+    return parse_article(path.relative_to(root).as_posix(), data)
+
+
+def article_paths(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        raise ArticleError(f"{folder}: no such folder of articles")
+    return sorted(p for p in folder.rglob("*.txt") if p.is_file())
+
+
+def load_articles(folder: Path) -> tuple[list[Article], list[ArticleError]]:
+    """Every readable `.txt` under `folder`, plus the errors for the ones that are not:
+    one bad file must not stop the rest from being indexed."""
+    articles, errors = [], []
+    for path in article_paths(folder):
+        try:
+            articles.append(load_article(path, folder))
+        except ArticleError as exc:
+            errors.append(exc)
+    return articles, errors

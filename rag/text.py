@@ -1,0 +1,74 @@
+"""Sentence splitting and content-word extraction, shared by chunking, BM25 and verification so
+that all three agree on what a word is."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from .types import Span
+
+_WORD = re.compile(r"\w+(?:[.'’]\w+)*")
+_PARAGRAPH = re.compile(r"\n\s*\n")
+
+
+@lru_cache(maxsize=1)
+def _segmenter():  # type: ignore[no-untyped-def]
+    import pysbd
+
+    return pysbd.Segmenter(language="en", clean=False)
+
+
+@lru_cache(maxsize=1)
+def _stemmer():  # type: ignore[no-untyped-def]
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=1)
+def stopwords() -> frozenset[str]:
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    # Words that carry no fact in a question or a claim, beyond sklearn's list.
+    extra = {"according", "said", "says", "article", "articles", "passage", "passages"}
+    return frozenset(ENGLISH_STOP_WORDS | extra)
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[Span]:
+    """Sentences of text[start:end] as spans into `text`, never crossing a paragraph break."""
+    end = len(text) if end is None else end
+    spans: list[Span] = []
+    pos = start
+    for para in _PARAGRAPH.split(text[start:end]):
+        if not para.strip():
+            pos = text.find(para, pos) + len(para) if para else pos
+            continue
+        para_at = text.find(para, pos)
+        cursor = para_at
+        for segment in _segmenter().segment(para):
+            stripped = segment.strip()
+            if not stripped:
+                continue
+            # pysbd's own char offsets drift on some inputs; finding each segment keeps them exact.
+            at = text.find(stripped, cursor, para_at + len(para))
+            if at < 0:
+                continue
+            spans.append(Span(at, at + len(stripped)))
+            cursor = at + len(stripped)
+        pos = para_at + len(para)
+    return spans
+
+
+def words(text: str) -> list[str]:
+    return [w.lower().replace("’", "'") for w in _WORD.findall(text)]
+
+
+def terms(text: str) -> list[str]:
+    """Stemmed content words: lower case, stop words out, "troops" and "troop" the same."""
+    kept = [w for w in words(text) if w not in stopwords()]
+    return list(_stemmer().stemWords(kept))
+
+
+def numbers(text: str) -> set[str]:
+    return set(re.findall(r"\d+(?:[.,]\d+)*", text))

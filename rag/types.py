@@ -1,0 +1,72 @@
+"""The typed values that pass between the stages: Article -> Chunk -> Hit -> Citation/Answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Article:
+    """One article file. `text` is the whole file as `open(path).read()` returns it, so offsets
+    into it are offsets into the file; `body_start` skips the optional ` date YYYY-MM-DD ` header."""
+
+    source: str  # file name relative to the corpus folder
+    text: str
+    body_start: int
+    date: str | None
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A window of whole sentences; offsets index the article file."""
+
+    id: int
+    source: str
+    date: str | None
+    start: int
+    end: int
+    text: str
+    sentences: tuple[Span, ...]
+
+    def sentence_texts(self) -> list[tuple[Span, str]]:
+        return [(s, self.text[s.start - self.start : s.end - self.start]) for s in self.sentences]
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk with the evidence of how it was found."""
+
+    chunk: Chunk
+    score: float
+    dense_rank: int | None = None
+    keyword_rank: int | None = None
+
+
+@dataclass(frozen=True)
+class Citation:
+    """An exact span of an article: `open(corpus/source).read()[start:end] == text`."""
+
+    n: int
+    source: str
+    date: str | None
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    text: str
+    answered: bool
+    citations: tuple[Citation, ...] = ()
+    passages: tuple[Hit, ...] = ()
+    draft: str = ""  # what the model wrote before verification, for debugging and evaluation
+    timings: dict[str, float] = field(default_factory=dict)

@@ -1,0 +1,178 @@
+"""Check what the model wrote against the articles, claim by claim, and cite exact sentences.
+
+The model's citation numbers are a hint, not the truth: a claim is kept only when its new
+content (the words it adds to the question) stands in an article sentence, numbers included,
+and it is cited to the sentences that hold it, wherever the model pointed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .prompt import REFUSAL_TOKEN
+from .store import StoredIndex
+from .text import numbers, terms
+from .types import Hit
+
+# similarity(query, texts) -> one score per text, higher is closer in meaning.
+Similarity = Callable[[str, list[str]], list[float]]
+OUTLET_MARGIN = 0.1  # how much less close a second outlet's sentence may be and still be cited
+
+_MARKERS = re.compile(r"\s*((?:\[\d+(?:\s*,\s*\d+)*\](?:\s*,\s*)?)+)")
+_LEADING = re.compile(r"^[\s.,;:!?]+")
+_NUMBER = re.compile(r"\d+")
+# Phrases small models use instead of the refusal token they were shown.
+_REFUSALS = re.compile(
+    r"not found|(?:passages?|articles?|text) (?:do(?:es)? not|don't|doesn't) (?:say|mention|contain|provide|state)"
+    r"|no information|cannot be determined|not mentioned",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One article sentence that may be cited."""
+
+    source: str
+    date: str | None
+    start: int
+    end: int
+    text: str
+    terms: frozenset[str]
+    numbers: frozenset[str]
+    number: int | None  # its number in the prompt, None if the model did not see it
+
+
+@dataclass(frozen=True)
+class Claim:
+    text: str  # as the model wrote it, without citation markers
+    cited: tuple[int, ...]  # sentence numbers the model gave
+    opens_sentence: bool = False  # the claim starts a new sentence (not "..., and B [2]")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    claim: Claim
+    status: str  # "supported", "uninformative" (adds nothing to the question) or "unsupported"
+    evidence: tuple[Evidence, ...] = ()
+
+
+def is_refusal(draft: str) -> bool:
+    return not draft.strip() or REFUSAL_TOKEN in draft.upper() or bool(_REFUSALS.search(draft))
+
+
+def parse_claims(draft: str) -> list[Claim]:
+    """Split a draft at its citation markers: "A [1] and B [2]." is two claims."""
+    claims = []
+    pos = 0
+    text = draft.strip()
+    segments = [(m.start(), m.end(), m.group(1)) for m in _MARKERS.finditer(text)] + [(len(text), len(text), "")]
+    for start, end, markers in segments:
+        raw = text[pos:start]
+        lead = _LEADING.match(raw)
+        body = raw[lead.end() if lead else 0 :].strip(" ,;")
+        if body:
+            opens = not claims or bool(lead and re.search(r"[.!?]", lead.group()))
+            claims.append(
+                Claim(body.rstrip(".") if not markers else body, tuple(int(n) for n in _NUMBER.findall(markers)), opens)
+            )
+        pos = end
+    return claims
+
+
+def evidence_pool(hits: list[Hit], index: StoredIndex) -> list[Evidence]:
+    """Every sentence of the articles the passages came from, and of the articles linked to them as
+    the same story from another outlet, so a fact can be cited wherever it is stated. The
+    sentences of the passages, once each and in rank order, are numbered for the prompt."""
+    numbers_shown: dict[tuple[str, int], int] = {}
+    for hit in hits:
+        for span in hit.chunk.sentences:
+            numbers_shown.setdefault((hit.chunk.source, span.start), len(numbers_shown) + 1)
+    sources: list[str] = []
+    for hit in hits:
+        record = index.documents.get(hit.chunk.source)
+        for source in (hit.chunk.source, *(record.duplicates if record else ())):
+            if source not in sources:
+                sources.append(source)
+    pool: list[Evidence] = []
+    seen: set[tuple[str, int]] = set()
+    for source in sources:
+        for chunk_id in index.documents[source].chunk_ids:
+            chunk = index.chunks[chunk_id]
+            for span, text in chunk.sentence_texts():
+                if (source, span.start) in seen:
+                    continue
+                seen.add((source, span.start))
+                pool.append(
+                    Evidence(
+                        source,
+                        chunk.date,
+                        span.start,
+                        span.end,
+                        text,
+                        frozenset(terms(text)),
+                        frozenset(numbers(text)),
+                        numbers_shown.get((source, span.start)),
+                    )
+                )
+    return pool
+
+
+def prompt_sentences(pool: list[Evidence]) -> list[Evidence]:
+    """The sentences the model is shown, in their prompt order."""
+    return sorted((e for e in pool if e.number is not None), key=lambda e: e.number or 0)
+
+
+def coverage(wanted: set[str] | frozenset[str], have: frozenset[str]) -> float:
+    return len(wanted & have) / len(wanted) if wanted else 0.0
+
+
+def verify_claim(
+    claim: Claim,
+    question: str,
+    pool: list[Evidence],
+    threshold: float,
+    similarity: Similarity,
+    pointed: frozenset[Evidence] = frozenset(),
+    max_citations: int = 3,
+) -> Verdict:
+    """Keep a claim only if article sentences hold its new content; cite the ones that best answer
+    the question with it (by meaning, not just shared words), one per outlet."""
+    question_terms = set(terms(question))
+    new = set(terms(claim.text)) - question_terms
+    if not new:
+        return Verdict(claim, "uninformative")
+    claim_numbers = numbers(claim.text)
+    supporting = [
+        e
+        for e in pool
+        if coverage(new, e.terms) >= threshold
+        and claim_numbers <= e.numbers
+        # A sentence that shares nothing with the question is not evidence for an answer to it;
+        # this is also what stops an instruction planted in an article from being "supported".
+        and (e.terms & question_terms or not question_terms)
+    ]
+    if not supporting:
+        return Verdict(claim, "unsupported")
+    meaning = dict(zip(supporting, similarity(f"{question} {claim.text}", [e.text for e in supporting]), strict=True))
+    # Full support first; then the sentence the model pointed at; then the closest in meaning.
+    supporting.sort(key=lambda e: (-round(coverage(new, e.terms), 2), e not in pointed, -meaning[e]))
+    best = supporting[0]
+    chosen = [best]
+    # The same fact in another outlet is cited too, when it answers the question about as well.
+    for e in supporting[1:]:
+        if len(chosen) >= max_citations:
+            break
+        if e.source not in {c.source for c in chosen} and meaning[e] >= meaning[best] - OUTLET_MARGIN:
+            chosen.append(e)
+    return Verdict(claim, "supported", tuple(chosen))
+
+
+def strongest_sentences(question: str, pool: list[Evidence], n: int) -> list[tuple[float, Evidence]]:
+    """The sentences holding most of the question's content words, those the model saw first."""
+    question_terms = set(terms(question))
+    scored = [(coverage(question_terms, e.terms), e) for e in pool]
+    scored.sort(key=lambda pair: (-pair[0], pair[1].number is None))
+    return scored[:n]

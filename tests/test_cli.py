@@ -1,0 +1,50 @@
+"""The `rag` command, run as a user would run it."""
+
+import json
+import os
+import subprocess
+import sys
+
+from .conftest import ROOT, TROOPS
+
+
+def rag(*args: str, config=None) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    if config is not None:
+        env.update(RAG_CORPUS_DIR=str(config.corpus_dir), RAG_INDEX_DIR=str(config.index_dir))
+    return subprocess.run(
+        [sys.executable, "-m", "rag", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=600
+    )
+
+
+def test_ask_prints_the_answer_and_its_cited_passages(seed_config, assistant):
+    result = rag("ask", "Which countries had troops in Niger?", config=seed_config)
+    assert result.returncode == 0, result.stderr
+    assert "Italy" in result.stdout and TROOPS in result.stdout
+    assert "000_e4d5b5d28518737a.txt (2023-11-11)" in result.stdout
+
+
+def test_ask_json_gives_offsets(seed_config, assistant):
+    result = rag("ask", "--json", "Who is the current president of Brazil?", config=seed_config)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["answered"] is False and data["citations"] == []
+
+
+def test_empty_question_exits_with_a_message_not_a_traceback(seed_config, assistant):
+    result = rag("ask", "  ", config=seed_config)
+    assert result.returncode == 2
+    assert "error: the question is empty" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_missing_model_exits_with_what_to_run(seed_config, assistant):
+    result = rag("ask", "--model", "nonexistent.gguf", "Who leads Niger?", config=seed_config)
+    assert result.returncode == 2 and "no model file 'nonexistent.gguf'" in result.stderr
+
+
+def test_index_and_models_commands(tmp_path, seed_config):
+    result = rag("index", str(seed_config.corpus_dir), "--index-dir", str(tmp_path / "idx"))
+    assert result.returncode == 0, result.stderr
+    assert "added 2" in result.stdout
+    listing = rag("models")
+    assert listing.returncode == 0 and "qwen2.5-1.5b" in listing.stdout

@@ -1,0 +1,121 @@
+"""The index on disk: incremental updates, rebuilds on changed settings, crash safety, corruption."""
+
+from dataclasses import replace
+from pathlib import Path
+
+import faiss
+import pytest
+
+from rag import Config, CorruptIndexError, IndexNotFoundError, StaleIndexError, build_index
+from rag.embed import Embedder
+from rag.ingest import settings_for
+from rag.retrieve import Retriever
+from rag.store import StoredIndex, current_generation
+
+NEW_ARTICLE = (
+    " date 2024-02-01 The port of Cotonou in Benin reopened its northern terminal on Monday. "
+    "Officials said the terminal would handle grain shipments bound for Niger."
+)
+
+
+def searchable(config: Config, embedder: Embedder, question: str) -> list[str]:
+    retriever = Retriever(StoredIndex.load(config.index_dir), embedder, config)
+    return [h.chunk.text for h in retriever.search(question, k=3)]
+
+
+def test_add_change_and_delete_leave_exactly_the_right_chunks(corpus: Config, embedder: Embedder):
+    first = build_index(corpus, embedder=embedder)
+    assert len(first.added) == 2 and first.rebuilt
+
+    (corpus.corpus_dir / "cotonou.txt").write_text(NEW_ARTICLE)
+    added = build_index(corpus, embedder=embedder)
+    assert added.added == ("cotonou.txt",) and added.unchanged == 2 and not added.rebuilt
+    assert any("Cotonou" in t for t in searchable(corpus, embedder, "Which port reopened its terminal?"))
+
+    (corpus.corpus_dir / "cotonou.txt").write_text(NEW_ARTICLE.replace("Cotonou", "Lomé").replace("Benin", "Togo"))
+    changed = build_index(corpus, embedder=embedder)
+    assert changed.updated == ("cotonou.txt",)
+    index = StoredIndex.load(corpus.index_dir)
+    texts = [c.text for c in index.chunks.values()]
+    assert any("Lomé" in t for t in texts) and not any("Cotonou" in t for t in texts)
+    assert index.vectors.ntotal == len(index.chunks)
+
+    (corpus.corpus_dir / "cotonou.txt").unlink()
+    removed = build_index(corpus, embedder=embedder)
+    assert removed.removed == ("cotonou.txt",)
+    index = StoredIndex.load(corpus.index_dir)
+    assert set(index.documents) == {p.name for p in corpus.corpus_dir.iterdir()}
+    assert not any("Lomé" in c.text for c in index.chunks.values())
+    assert index.vectors.ntotal == len(index.chunks) == first.chunks
+
+
+def test_nothing_changed_writes_nothing(corpus: Config, embedder: Embedder):
+    build_index(corpus, embedder=embedder)
+    generation = current_generation(corpus.index_dir)
+    again = build_index(corpus, embedder=embedder)
+    assert not again.changed
+    assert current_generation(corpus.index_dir) == generation
+
+
+def test_changed_chunking_rebuilds_with_a_message(corpus: Config, embedder: Embedder):
+    build_index(corpus, embedder=embedder)
+    smaller = replace(corpus, chunk_chars=250)
+    with pytest.raises(StaleIndexError, match="rag index --rebuild"):
+        StoredIndex.load(corpus.index_dir, expect=settings_for(smaller))
+    messages: list[str] = []
+    report = build_index(smaller, embedder=embedder, log=messages.append)
+    assert report.rebuilt and any("rebuilding" in m for m in messages)
+    assert StoredIndex.load(corpus.index_dir, expect=settings_for(smaller))
+
+
+def test_a_crash_while_writing_leaves_the_old_index_usable(corpus: Config, embedder: Embedder, monkeypatch):
+    build_index(corpus, embedder=embedder)
+    before = StoredIndex.load(corpus.index_dir)
+    (corpus.corpus_dir / "cotonou.txt").write_text(NEW_ARTICLE)
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt("killed mid-write")
+
+    monkeypatch.setattr(faiss, "write_index", crash)
+    with pytest.raises(KeyboardInterrupt):
+        build_index(corpus, embedder=embedder)
+    monkeypatch.undo()
+    after = StoredIndex.load(corpus.index_dir)
+    assert set(after.documents) == set(before.documents)
+    assert after.vectors.ntotal == before.vectors.ntotal
+    # The next run recovers: it adds the article and clears the half-written staging folder.
+    assert build_index(corpus, embedder=embedder).added == ("cotonou.txt",)
+    assert not list(corpus.index_dir.glob(".staging-*"))
+
+
+@pytest.mark.parametrize("damage", ["truncate-vectors", "truncate-chunks", "garbage-manifest", "missing-generation"])
+def test_corrupt_index_gives_a_clear_error_that_says_how_to_rebuild(corpus: Config, embedder: Embedder, damage: str):
+    build_index(corpus, embedder=embedder)
+    generation = current_generation(corpus.index_dir)
+    if damage == "truncate-vectors":
+        path = generation / "dense.faiss"
+        path.write_bytes(path.read_bytes()[:100])
+    elif damage == "truncate-chunks":
+        path = generation / "chunks.jsonl"
+        path.write_bytes(path.read_bytes()[:-50])
+    elif damage == "garbage-manifest":
+        (generation / "manifest.json").write_text("{not json")
+    else:
+        (corpus.index_dir / "CURRENT").write_text("gen-999999")
+    with pytest.raises(CorruptIndexError, match="rebuild"):
+        StoredIndex.load(corpus.index_dir)
+    # Re-indexing replaces the damaged index instead of crashing on it.
+    report = build_index(corpus, embedder=embedder)
+    assert report.rebuilt and StoredIndex.load(corpus.index_dir).vectors.ntotal == report.chunks
+
+
+def test_missing_index_says_how_to_build_one(tmp_path: Path):
+    with pytest.raises(IndexNotFoundError, match="rag index"):
+        StoredIndex.load(tmp_path / "index")
+
+
+def test_the_two_seed_outlets_are_linked_as_one_story(seed_config: Config, assistant):
+    documents = assistant.index.documents
+    first, second = sorted(documents)
+    assert documents[first].duplicates == (second,)
+    assert documents[second].duplicates == (first,)

@@ -1,0 +1,48 @@
+from pathlib import Path
+
+import pytest
+
+from rag.errors import ArticleError
+from rag.load import load_articles, parse_article
+
+from .conftest import SEEDS
+
+
+def test_seed_date_header_is_metadata_and_offsets_index_the_file():
+    articles, errors = load_articles(SEEDS)
+    assert not errors
+    assert {a.date for a in articles} == {"2023-11-11", "2023-08-16"}
+    for article in articles:
+        raw = (SEEDS / article.source).open().read()
+        assert article.text == raw
+        assert raw[: article.body_start].strip().startswith("date")
+        assert not article.text[article.body_start :].startswith("date")
+
+
+def test_file_without_header_or_in_another_encoding_still_loads():
+    article = parse_article("plain.txt", "Café owners in Zürich protested on Monday.".encode("cp1252"))
+    assert article.date is None
+    assert article.body_start == 0
+    assert article.text.startswith("Café")
+
+
+def test_windows_newlines_match_what_open_returns(tmp_path: Path):
+    path = tmp_path / "crlf.txt"
+    path.write_bytes(b" date 2024-01-02 First line.\r\nSecond line.\r\n")
+    articles, _ = load_articles(tmp_path)
+    assert articles[0].text == path.open().read()
+    assert articles[0].date == "2024-01-02"
+
+
+@pytest.mark.parametrize("data, reason", [(b"", "empty"), (b"\x00\x01binary", "binary"), (b"  \n ", "empty")])
+def test_unreadable_articles_are_reported_not_fatal(tmp_path: Path, data: bytes, reason: str):
+    (tmp_path / "bad.txt").write_bytes(data)
+    (tmp_path / "good.txt").write_text("A good article. It has two sentences.")
+    articles, errors = load_articles(tmp_path)
+    assert [a.source for a in articles] == ["good.txt"]
+    assert len(errors) == 1 and "bad.txt" in str(errors[0]) and reason in str(errors[0])
+
+
+def test_missing_folder_is_a_clear_error(tmp_path: Path):
+    with pytest.raises(ArticleError, match="no such folder"):
+        load_articles(tmp_path / "nowhere")

@@ -1,0 +1,68 @@
+"""Claim verification against article sentences, with the real embedder for citation choice."""
+
+import pytest
+
+from rag.verify import Claim, evidence_pool, is_refusal, parse_claims, prompt_sentences, verify_claim
+
+from .conftest import TROOPS
+
+QUESTION = "Which countries had troops in Niger?"
+
+
+@pytest.fixture(scope="module")
+def pool(assistant):
+    return evidence_pool(assistant.retriever.search(QUESTION), assistant.index)
+
+
+@pytest.fixture(scope="module")
+def similarity(assistant):
+    return assistant._similarity
+
+
+def test_claims_split_at_citation_markers():
+    claims = parse_claims("Uranium and oil [1] and a hub for foreign forces [2, 3]. Also gold [4][5]. Unmarked.")
+    assert [(c.text, c.cited, c.opens_sentence) for c in claims] == [
+        ("Uranium and oil", (1,), True),
+        ("and a hub for foreign forces", (2, 3), False),
+        ("Also gold", (4, 5), True),
+        ("Unmarked", (), True),
+    ]
+
+
+@pytest.mark.parametrize("draft", ["NOT FOUND", "The passages do not mention that.", "", "No information is given."])
+def test_refusals_in_several_wordings(draft):
+    assert is_refusal(draft)
+
+
+def test_supported_claim_is_cited_to_the_sentence_that_states_it(pool, similarity):
+    verdict = verify_claim(
+        Claim("The United States, France, Germany and Italy", (9,)), QUESTION, pool, 0.75, similarity
+    )
+    assert verdict.status == "supported"
+    assert any(TROOPS in e.text for e in verdict.evidence)
+
+
+def test_wrong_citation_number_is_reattributed(pool, similarity):
+    passages = prompt_sentences(pool)
+    wrong = next(e for e in passages if TROOPS not in e.text)
+    verdict = verify_claim(
+        Claim("The United States, France, Germany and Italy", (wrong.number,)),
+        QUESTION,
+        pool,
+        0.75,
+        similarity,
+        frozenset({wrong}),
+    )
+    assert verdict.status == "supported"
+    assert TROOPS in verdict.evidence[0].text
+
+
+@pytest.mark.parametrize("claim", ["China and India had troops in Niger", "Spain and Portugal", "About 1,500 soldiers"])
+def test_unsupported_claims_are_rejected(pool, similarity, claim):
+    assert verify_claim(Claim(claim, (1,)), QUESTION, pool, 0.75, similarity).status == "unsupported"
+
+
+def test_a_claim_that_only_restates_the_question_is_not_an_answer(pool, similarity):
+    assert verify_claim(Claim("Some countries had troops in Niger", (1,)), QUESTION, pool, 0.75, similarity).status == (
+        "uninformative"
+    )
