@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
@@ -31,6 +32,7 @@ class LlamaCppGenerator:
             raise ModelNotFoundError("llama-cpp-python is not installed: pip install llama-cpp-python") from exc
         self.name = model_path.name
         self.temperature = temperature
+        self._lock = threading.Lock()
         try:
             self._llm = Llama(
                 model_path=str(model_path),
@@ -44,16 +46,18 @@ class LlamaCppGenerator:
             raise BackendError(f"llama.cpp could not load {model_path}: {exc}") from exc
 
     def stream(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
-        pieces = self._llm.create_chat_completion(
-            messages=messages,  # type: ignore[arg-type]
-            max_tokens=max_tokens,
-            temperature=self.temperature,
-            stream=True,
-        )
-        for piece in pieces:
-            text = piece["choices"][0]["delta"].get("content")  # type: ignore[index]
-            if text:
-                yield text
+        # One llama.cpp context cannot serve two requests at once; concurrent users take turns.
+        with self._lock:
+            pieces = self._llm.create_chat_completion(
+                messages=messages,  # type: ignore[arg-type]
+                max_tokens=max_tokens,
+                temperature=self.temperature,
+                stream=True,
+            )
+            for piece in pieces:
+                text = piece["choices"][0]["delta"].get("content")  # type: ignore[index]
+                if text:
+                    yield text
 
 
 def load_generator(config: Config) -> Generator:
