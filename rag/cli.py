@@ -27,6 +27,12 @@ ModelOption = Annotated[
 ]
 IndexOption = Annotated[Path | None, typer.Option("--index-dir", help="Index folder [default: index/].")]
 ThreadsOption = Annotated[int | None, typer.Option("--threads", help="CPU threads for generation.")]
+BackendOption = Annotated[
+    str | None, typer.Option("--backend", help="'llama' (in process, default) or 'openai' (an HTTP server).")
+]
+ServerUrlOption = Annotated[
+    str | None, typer.Option("--server-url", help="OpenAI-compatible API base [default: http://127.0.0.1:8000/v1].")
+]
 
 
 def _config(**overrides: object) -> Config:
@@ -72,11 +78,13 @@ def ask(
     date_from: Annotated[str | None, typer.Option("--from", help="Only articles dated on or after YYYY-MM-DD.")] = None,
     date_to: Annotated[str | None, typer.Option("--to", help="Only articles dated on or before YYYY-MM-DD.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
+    backend: BackendOption = None,
+    server_url: ServerUrlOption = None,
 ) -> None:
     """Answer a question from the articles, citing the sentences that support it."""
     from .assistant import Assistant
 
-    config = _config(model=model, index_dir=index_dir, threads=threads)
+    config = _config(model=model, index_dir=index_dir, threads=threads, backend=backend, server_url=server_url)
     filters = Filters(tuple(source or ()), date_from, date_to)
     try:
         assistant = Assistant(config)
@@ -118,14 +126,68 @@ def serve(
     model: ModelOption = None,
     index_dir: IndexOption = None,
     threads: ThreadsOption = None,
+    backend: BackendOption = None,
+    server_url: ServerUrlOption = None,
 ) -> None:
     """Open the chat page in a browser tab (http://127.0.0.1:7860 by default)."""
     from .ui import launch
 
+    config = _config(model=model, index_dir=index_dir, threads=threads, backend=backend, server_url=server_url)
     try:
-        launch(_config(model=model, index_dir=index_dir, threads=threads), host=host, port=port)
+        launch(config, host=host, port=port)
     except RagError as exc:
         raise _fail(exc) from exc
+
+
+QuestionsArgument = Annotated[Path, typer.Argument(help="A .jsonl question file (format: shared/eval/README.md).")]
+
+
+@app.command("eval")
+def evaluate(
+    questions: QuestionsArgument,
+    model: ModelOption = None,
+    index_dir: IndexOption = None,
+    min_correct: Annotated[float, typer.Option(help="Fail under this share of answerable questions right.")] = 0.0,
+    min_evidence: Annotated[float, typer.Option(help="Fail under this share with the evidence cited.")] = 0.0,
+    min_precision: Annotated[float, typer.Option(help="Fail under this citation precision.")] = 0.0,
+    min_refusals: Annotated[float, typer.Option(help="Fail under this share of unanswerable ones refused.")] = 0.0,
+) -> None:
+    """Answer every question in a file and score the answers, citations and refusals."""
+    from .assistant import Assistant
+    from .evaluate import load_questions, result_rows, run, summarise
+
+    try:
+        results = run(Assistant(_config(model=model, index_dir=index_dir)), load_questions(questions))
+    except RagError as exc:
+        raise _fail(exc) from exc
+    summary = summarise(results)
+    typer.echo(result_rows(results) + "\n\n" + summary.table())
+    below = [
+        name
+        for name, value, floor in (
+            ("answers correct", summary.answerable_correct, min_correct),
+            ("evidence cited", summary.evidence_cited, min_evidence),
+            ("citation precision", summary.citation_precision, min_precision),
+            ("refusals correct", summary.refusals_correct, min_refusals),
+        )
+        if value < floor
+    ]
+    if below:
+        typer.secho(f"below threshold: {', '.join(below)}", fg="red", err=True)
+        raise typer.Exit(1)
+
+
+@app.command("eval-retrieval")
+def evaluate_retrieval(questions: QuestionsArgument, index_dir: IndexOption = None) -> None:
+    """Rank of the evidence passage for each question: recall@1/3/5 and MRR per retriever."""
+    from .assistant import Assistant
+    from .evaluate import load_questions, retrieval_table
+
+    try:
+        table, _ = retrieval_table(Assistant(_config(index_dir=index_dir)), load_questions(questions))
+    except RagError as exc:
+        raise _fail(exc) from exc
+    typer.echo(table)
 
 
 @models_app.callback(invoke_without_command=True)

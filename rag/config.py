@@ -24,7 +24,10 @@ class Config:
     # "llama" runs the GGUF in this process; "openai" talks to an OpenAI-compatible server.
     backend: str = "llama"
     server_url: str = "http://127.0.0.1:8000/v1"
-    server_timeout: float = 120.0
+    server_timeout: float = 120.0  # seconds to wait for each piece of the answer stream
+    server_model: str = ""  # the model id to ask the server for; "" asks the server what it serves
+    server_retries: int = 3  # tries again before the first token only: a half-shown answer is not repeated
+    server_backoff: float = 0.5  # seconds before the first retry, doubled for each next one
     threads: int = 2  # the machine has 2 cores; more threads than cores slows llama.cpp down
     context_tokens: int = 4096  # few-shot prefix + 5 passages + answer fit in well under 2k
     max_answer_tokens: int = 160  # answers are a sentence or two
@@ -32,9 +35,15 @@ class Config:
 
     chunk_chars: int = 450  # two or three news sentences: small enough to cite, big enough to embed
     chunk_overlap: int = 1  # sentences shared by neighbouring chunks, so no fact is cut in two
+    # Up to this many vectors the index is exact (flat); above it, IVF: 200k x 384 floats is ~300 MB,
+    # and an exact search over it takes ~20 ms per question on 2 cores.
+    exact_index_limit: int = 200_000
+    ivf_nprobe: int = 32  # IVF lists searched per question: more is slower and closer to exact
     top_k: int = 5  # passages given to the model
     candidates: int = 30  # per retriever, before fusion
+    fusion: str = "rrf"  # "rrf" (reciprocal rank fusion) or "weighted" (convex sum of normalised scores)
     rrf_k: int = 60  # the constant from the reciprocal rank fusion paper
+    dense_weight: float = 0.5  # for "weighted" fusion: the dense share of the score
     mmr_lambda: float = 0.75  # 1.0 is pure relevance; lower trades relevance for variety
 
     # A claim counts as supported when this share of its new content words stands in the cited text.
@@ -54,6 +63,7 @@ class Config:
             ("model", "RAG_MODEL", str),
             ("backend", "RAG_BACKEND", str),
             ("server_url", "RAG_SERVER_URL", str),
+            ("server_model", "RAG_SERVER_MODEL", str),
             ("threads", "RAG_THREADS", int),
         ):
             if os.environ.get(key):

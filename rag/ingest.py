@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from .chunk import chunk_article
 from .config import Config
@@ -110,7 +111,7 @@ def update_index(
     if fresh:
         embedder = embedder or Embedder(settings.embedder)
         new_chunks = []
-        for article in fresh:
+        for article in tqdm(fresh, desc="chunking", unit="article", disable=not progress):
             pieces = chunk_article(article, settings.chunk_chars, settings.chunk_overlap, next_id)
             next_id += len(pieces)
             new_chunks.extend(pieces)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .prompt import REFUSAL_TOKEN
+from .safety import looks_like_instruction
 from .store import StoredIndex
 from .text import numbers, terms
 from .types import Hit
@@ -88,7 +89,9 @@ def evidence_pool(hits: list[Hit], index: StoredIndex) -> list[Evidence]:
     sentences of the passages, once each and in rank order, are numbered for the prompt."""
     numbers_shown: dict[tuple[str, int], int] = {}
     for hit in hits:
-        for span in hit.chunk.sentences:
+        for span, text in hit.chunk.sentence_texts():
+            if looks_like_instruction(text):
+                continue
             numbers_shown.setdefault((hit.chunk.source, span.start), len(numbers_shown) + 1)
     sources: list[str] = []
     for hit in hits:
@@ -102,7 +105,7 @@ def evidence_pool(hits: list[Hit], index: StoredIndex) -> list[Evidence]:
         for chunk_id in index.documents[source].chunk_ids:
             chunk = index.chunks[chunk_id]
             for span, text in chunk.sentence_texts():
-                if (source, span.start) in seen:
+                if (source, span.start) in seen or looks_like_instruction(text):
                     continue
                 seen.add((source, span.start))
                 pool.append(
