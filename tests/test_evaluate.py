@@ -1,0 +1,64 @@
+"""The shipped evaluation: its judging rules, and the system's scores on the development questions."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from rag.evaluate import Question, judge, load_questions, retrieval_table, run, summarise
+from rag.types import Answer, Citation
+
+from .conftest import ROOT
+
+DEV_QUESTIONS = ROOT.parent / "shared" / "eval" / "questions.jsonl"
+
+
+@pytest.fixture(scope="module")
+def dev_questions() -> list[Question]:
+    if not DEV_QUESTIONS.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{DEV_QUESTIONS} is missing: CI must have shared/ beside the clone")
+        pytest.skip("no shared/eval beside this checkout")
+    return load_questions(Path(DEV_QUESTIONS))
+
+
+def cited(text: str, *sentences: str, answered: bool = True) -> Answer:
+    citations = tuple(Citation(n, "a.txt", None, 0, len(s), s) for n, s in enumerate(sentences, 1))
+    return Answer("Which countries had troops in Niger?", text, answered, citations)
+
+
+def test_judging_expect_forbid_and_evidence_with_quotes_and_spaces_normalised():
+    q = Question("t", "Which countries had troops in Niger?", ("italy", "france"), ("china",), "hosting  “troops” from")
+    good = judge(q, cited("France and Italy [1].", 'Niger was hosting "troops" from France and Italy.'), 1.0)
+    assert good.correct and good.evidence_cited and good.supported_citations == 1
+    assert not judge(q, cited("France, Italy and China [1].", "France, Italy and China."), 1.0).correct
+    assert not judge(q, cited("France [1].", "France."), 1.0).correct
+    # "Italian" does not match "italy" on a word boundary; the set writes "italy|italian" when both count.
+    assert not judge(q, cited("France and the Italians [1].", "France and Italians."), 1.0).correct
+
+
+def test_a_citation_that_does_not_hold_its_claim_is_counted_against_precision():
+    q = Question("t", "Which countries had troops in Niger?", ("italy",))
+    result = judge(q, cited("Italy and Spain [1].", "The weather in Niger was hot."), 1.0)
+    assert result.supported_citations == 0
+
+
+def test_unanswerable_is_correct_only_when_refused():
+    q = Question("t", "What was Niger's GDP in 2022?", unanswerable=True)
+    assert judge(q, cited("The articles don't say.", answered=False), 1.0).correct
+    assert not judge(q, cited("About $15 billion [1].", "GDP was $15 billion."), 1.0).correct
+
+
+def test_dev_questions_on_the_default_model(assistant, dev_questions):
+    summary = summarise(run(assistant, dev_questions))
+    assert summary.answerable_correct == 1.0
+    assert summary.refusals_correct == 1.0
+    assert summary.citation_precision >= 0.95
+    assert summary.evidence_cited >= 0.85
+
+
+def test_hybrid_retrieval_beats_dense_on_the_dev_questions(assistant, dev_questions):
+    table, scores = retrieval_table(assistant, dev_questions)
+    assert "| hybrid, RRF |" in table
+    assert scores["hybrid, RRF"]["MRR"] > scores["dense"]["MRR"]
+    assert scores["hybrid, RRF"]["recall@3"] >= scores["dense"]["recall@3"]
