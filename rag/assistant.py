@@ -51,7 +51,7 @@ class Assistant:
 
     def __init__(self, config: Config | None = None, generator: Generator | None = None, update: bool = True) -> None:
         self.config = config or Config.from_env()
-        self.embedder = Embedder()
+        self.embedder = Embedder(self.config.embedder)
         if update:
             # Cheap when nothing changed: it hashes the article files and compares with the manifest.
             index, _ = update_index(self.config, embedder=self.embedder)

@@ -33,6 +33,7 @@ class Config:
     max_answer_tokens: int = 160  # answers are a sentence or two
     temperature: float = 0.0  # deterministic answers are easier to verify and to test
 
+    embedder: str = "all-MiniLM-L6-v2"  # see rag.embed.EMBEDDERS; changing it rebuilds the index
     chunk_chars: int = 450  # two or three news sentences: small enough to cite, big enough to embed
     chunk_overlap: int = 1  # sentences shared by neighbouring chunks, so no fact is cut in two
     # Up to this many vectors the index is exact (flat); above it, IVF: 200k x 384 floats is ~300 MB,

@@ -40,8 +40,8 @@ class IndexReport:
 
 def settings_for(config: Config) -> IndexSettings:
     return IndexSettings(
-        embedder="all-MiniLM-L6-v2",
-        dimension=EMBEDDERS["all-MiniLM-L6-v2"][1],
+        embedder=config.embedder,
+        dimension=EMBEDDERS[config.embedder][1] if config.embedder in EMBEDDERS else 0,
         chunk_chars=config.chunk_chars,
         chunk_overlap=config.chunk_overlap,
     )
