@@ -15,7 +15,7 @@ from .config import Config
 from .embed import EMBEDDERS, Embedder
 from .errors import ArticleError, IndexNotFoundError, RagError
 from .load import load_articles
-from .store import DocumentRecord, IndexSettings, StoredIndex, centroid
+from .store import DocumentRecord, IndexSettings, StoredIndex, Vectors, centroid
 
 # Two articles whose mean chunk vectors are this close tell the same story (measured: the two
 # seed outlets, rewritten from one wire story, score 0.89).
@@ -94,9 +94,8 @@ def update_index(
     stale = [s for s, d in index.documents.items() if s not in current or current[s].sha256 != d.sha256]
     fresh = [a for a in articles if a.source not in index.documents or a.source in stale]
 
-    import faiss
-
-    vectors = faiss.clone_index(index.vectors) if len(index) else index.vectors
+    # Untouched when nothing changed: a large index stays memory-mapped, not copied.
+    vectors = index.vectors.editable() if len(index) and (fresh or stale) else index.vectors
     chunks = dict(index.chunks)
     documents = dict(index.documents)
     drop = [i for s in stale for i in documents[s].chunk_ids]
@@ -123,9 +122,15 @@ def update_index(
         vectors.add_with_ids(embedded, np.array([c.id for c in new_chunks], dtype="int64"))
         chunks.update({c.id: c for c in new_chunks})
 
-    documents = _link_duplicates(documents, vectors)
+    ids = np.fromiter(chunks, dtype="int64", count=len(chunks))
+    refitted = vectors.fitted(ids, config.exact_index_limit, config.ivf_nprobe)
+    if refitted.layout.kind != vectors.layout.kind:
+        log(f"{len(chunks)} vectors: stored as {refitted.layout.kind} (exact_index_limit {config.exact_index_limit})")
+    vectors = refitted
+    if fresh or stale:
+        documents = _link_duplicates(documents, vectors, {a.source for a in fresh} | set(stale))
     updated = StoredIndex(settings, documents, chunks, vectors, next_id)
-    if fresh or stale or rebuilt or documents != index.documents:
+    if fresh or stale or rebuilt or vectors.layout != index.vectors.layout:
         updated.save(config.index_dir)
     previously = set(index.documents)
     return updated, IndexReport(
@@ -140,17 +145,29 @@ def update_index(
     )
 
 
-def _link_duplicates(documents: dict[str, DocumentRecord], vectors) -> dict[str, DocumentRecord]:  # type: ignore[no-untyped-def]
-    """Link articles that tell the same story, so an answer can cite every outlet that carried it."""
+def _link_duplicates(
+    documents: dict[str, DocumentRecord], vectors: Vectors, changed: set[str]
+) -> dict[str, DocumentRecord]:
+    """Link articles that tell the same story, so an answer can cite every outlet that carried it.
+
+    Only the `changed` articles (added, re-embedded or removed) are compared, against all the
+    others, block by block: the cost of an update grows with the corpus, not with its square."""
     sources = [s for s, d in documents.items() if d.chunk_ids]
-    if len(sources) < 2:
-        return {s: replace(d, duplicates=()) for s, d in documents.items()}
-    centroids = np.stack(
-        [centroid(vectors.reconstruct_batch(np.array(documents[s].chunk_ids, dtype="int64"))) for s in sources]
-    )
-    similarity = centroids @ centroids.T
-    linked = {}
-    for i, source in enumerate(sources):
-        twins = tuple(sources[j] for j in np.flatnonzero(similarity[i] >= DUPLICATE_SIMILARITY) if j != i)
-        linked[source] = replace(documents[source], duplicates=twins)
-    return {s: linked.get(s, d) for s, d in documents.items()}
+    position = {s: i for i, s in enumerate(sources)}
+    links = {s: {t for t in documents[s].duplicates if t in position and t not in changed} for s in sources}
+    rows = [i for i, s in enumerate(sources) if s in changed]
+    if len(sources) >= 2 and rows:
+        centroids = np.stack(
+            [centroid(vectors.reconstruct_batch(np.array(documents[s].chunk_ids, dtype="int64"))) for s in sources]
+        )
+        for block in np.array_split(np.array(rows), max(1, len(rows) // 1024)):
+            similarity = centroids[block] @ centroids.T
+            for row, i in enumerate(block):
+                for j in np.flatnonzero(similarity[row] >= DUPLICATE_SIMILARITY):
+                    if j != i:
+                        links[sources[i]].add(sources[j])
+                        links[sources[j]].add(sources[i])
+    return {
+        s: replace(d, duplicates=tuple(sorted(links.get(s, ()), key=position.__getitem__)))
+        for s, d in documents.items()
+    }

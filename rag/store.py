@@ -4,19 +4,25 @@ Layout under the index folder:
     CURRENT             names the live generation folder; replaced atomically
     gen-<n>/manifest.json   settings, documents (hash, date, chunk ids, duplicates), file sizes
     gen-<n>/chunks.jsonl    one chunk a line, with offsets into its article file
-    gen-<n>/dense.faiss     vectors keyed by chunk id (IndexIDMap2)
+    gen-<n>/dense.faiss     vectors keyed by chunk id: exact (IndexIDMap2 over IndexFlatIP) up to
+                            Config.exact_index_limit vectors, IVF (IndexIVFFlat) above it
 
 An update writes a whole new generation and only then points CURRENT at it, so a crash or a
 kill at any moment leaves the previous generation loadable.
+
+A large (IVF) index is memory-mapped on load: a multi-GB file opens in milliseconds, and the
+operating system pages in only the inverted lists that searches touch. IVF rather than HNSW
+because IVF supports add_with_ids and remove_ids, so incremental updates keep working.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +46,118 @@ class IndexSettings:
 
 
 @dataclass(frozen=True)
+class VectorLayout:
+    """How the vectors are stored; recorded in the manifest so the index describes itself."""
+
+    kind: str = "flat"  # "flat": exact search; "ivf": inverted lists, approximate
+    nlist: int = 0  # IVF: number of lists (k-means centroids)
+    nprobe: int = 0  # IVF: lists searched per query
+    trained_on: int = 0  # IVF: vectors in the index when the centroids were trained
+
+
+FLAT = VectorLayout()
+_BATCH = 65_536  # vectors moved at a time when converting, so memory stays bounded
+
+
+def layout_for(count: int, current: VectorLayout, exact_limit: int, nprobe: int) -> VectorLayout:
+    """The layout an index of `count` vectors should have. Exact up to `exact_limit`; IVF above,
+    with about 4*sqrt(n) lists, retrained when the index has grown 4x since its training. Back
+    to exact only under half the limit, so an index near the limit is not converted back and
+    forth by every update."""
+    if current.kind == "ivf" and count >= exact_limit // 2 and count <= 4 * current.trained_on:
+        return replace(current, nprobe=nprobe)
+    if count <= exact_limit:
+        return FLAT
+    # k-means wants at least 39 training points per centroid.
+    nlist = max(1, min(int(4 * math.sqrt(count)), count // 39))
+    return VectorLayout("ivf", nlist, nprobe, count)
+
+
+class Vectors:
+    """FAISS vectors keyed by chunk id, whatever the layout, behind the calls the rest of the
+    package makes (ntotal, d, search, reconstruct_batch, add_with_ids, remove_ids)."""
+
+    def __init__(self, index: Any, layout: VectorLayout = FLAT, mapped_from: Path | None = None) -> None:
+        self.index = index
+        self.layout = layout
+        self.mapped_from = mapped_from  # the file a memory-mapped (read-only) index lives in
+
+    @classmethod
+    def empty(cls, dimension: int) -> Vectors:
+        import faiss
+
+        return cls(faiss.IndexIDMap2(faiss.IndexFlatIP(dimension)))
+
+    @property
+    def ntotal(self) -> int:
+        return int(self.index.ntotal)
+
+    @property
+    def d(self) -> int:
+        return int(self.index.d)
+
+    def search(self, queries: np.ndarray, k: int, params: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        if self.layout.kind != "ivf":
+            return self.index.search(queries, k, params=params)
+        import faiss
+
+        # An IVF index takes only IVF search parameters; a plain id filter is carried over.
+        ivf = faiss.SearchParametersIVF()
+        ivf.nprobe = self.layout.nprobe
+        if params is not None and params.sel is not None:
+            ivf.sel = params.sel
+        return self.index.search(queries, k, params=ivf)
+
+    def reconstruct_batch(self, ids: np.ndarray) -> np.ndarray:
+        return self.index.reconstruct_batch(ids)
+
+    def add_with_ids(self, vectors: np.ndarray, ids: np.ndarray) -> None:
+        self.index.add_with_ids(vectors, ids)
+
+    def remove_ids(self, ids: np.ndarray) -> int:
+        return int(self.index.remove_ids(ids))
+
+    def editable(self) -> Vectors:
+        """A private in-memory copy to update; a memory-mapped index is read again without mapping."""
+        import faiss
+
+        if self.mapped_from is not None:
+            return Vectors(faiss.read_index(str(self.mapped_from)), self.layout)
+        return Vectors(faiss.clone_index(self.index), self.layout)
+
+    def fitted(self, ids: np.ndarray, exact_limit: int, nprobe: int) -> Vectors:
+        """These vectors (all of `ids`) in the layout their number calls for: the same object
+        when it already has it, else a new index trained and filled in batches."""
+        wanted = layout_for(len(ids), self.layout, exact_limit, nprobe)
+        if wanted == self.layout:
+            return self
+        if replace(wanted, nprobe=0) == replace(self.layout, nprobe=0):
+            return Vectors(self.index, wanted, self.mapped_from)
+        import faiss
+
+        if wanted.kind == "flat":
+            index = faiss.IndexIDMap2(faiss.IndexFlatIP(self.d))
+        else:
+            index = faiss.IndexIVFFlat(faiss.IndexFlatIP(self.d), self.d, wanted.nlist, faiss.METRIC_INNER_PRODUCT)
+            index.cp.spherical = True  # unit vectors compared by inner product: unit centroids
+            sample = np.sort(np.random.default_rng(0).choice(ids, min(len(ids), 64 * wanted.nlist), replace=False))
+            index.train(np.concatenate([self.reconstruct_batch(b) for b in np.array_split(sample, _splits(sample))]))
+            # A hashtable direct map lets reconstruct and remove_ids work with any chunk ids.
+            index.set_direct_map_type(faiss.DirectMap.Hashtable)
+        for batch in np.array_split(ids, _splits(ids)):
+            index.add_with_ids(self.reconstruct_batch(batch), batch)
+        return Vectors(index, wanted)
+
+    def __getattr__(self, name: str) -> Any:
+        # Anything else FAISS offers, on the underlying index.
+        return getattr(self.index, name)
+
+
+def _splits(ids: np.ndarray) -> int:
+    return max(1, math.ceil(len(ids) / _BATCH))
+
+
+@dataclass(frozen=True)
 class DocumentRecord:
     source: str
     sha256: str
@@ -56,7 +174,7 @@ class StoredIndex:
         settings: IndexSettings,
         documents: dict[str, DocumentRecord],
         chunks: dict[int, Chunk],
-        vectors: Any,  # faiss.IndexIDMap2
+        vectors: Vectors,
         next_id: int,
     ) -> None:
         self.settings = settings
@@ -67,10 +185,7 @@ class StoredIndex:
 
     @classmethod
     def empty(cls, settings: IndexSettings) -> StoredIndex:
-        import faiss
-
-        vectors = faiss.IndexIDMap2(faiss.IndexFlatIP(settings.dimension))
-        return cls(settings, {}, {}, vectors, 0)
+        return cls(settings, {}, {}, Vectors.empty(settings.dimension), 0)
 
     def __len__(self) -> int:
         return len(self.chunks)
@@ -78,7 +193,8 @@ class StoredIndex:
     # --- disk -------------------------------------------------------------------------------
 
     @classmethod
-    def load(cls, folder: Path, expect: IndexSettings | None = None) -> StoredIndex:
+    def load(cls, folder: Path, expect: IndexSettings | None = None, mmap: bool = True) -> StoredIndex:
+        """Load the live generation; a large (IVF) vector file is memory-mapped unless mmap=False."""
         generation = current_generation(folder)
         rebuild = f"rebuild it with: rag index --rebuild (index folder {folder})"
         try:
@@ -89,6 +205,7 @@ class StoredIndex:
                 if (generation / name).stat().st_size != size:
                     raise CorruptIndexError(f"the index file {name} is truncated or altered; {rebuild}")
             settings = IndexSettings(**manifest["settings"])
+            layout = VectorLayout(**manifest.get("vectors", {}))
             documents = {
                 d["source"]: DocumentRecord(
                     d["source"], d["sha256"], d["date"], tuple(d["chunk_ids"]), tuple(d["duplicates"])
@@ -111,10 +228,19 @@ class StoredIndex:
             )
         import faiss
 
+        path = generation / "dense.faiss"
+        mapped = mmap and layout.kind == "ivf"
+        flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if mapped else faiss.IO_FLAG_READ_ONLY
         try:
-            vectors = faiss.read_index(str(generation / "dense.faiss"), faiss.IO_FLAG_READ_ONLY)
+            index = faiss.read_index(str(path), flags)
         except RuntimeError as exc:
             raise CorruptIndexError(f"the vector file in {generation} cannot be read; {rebuild}") from exc
+        expected = faiss.IndexIVFFlat if layout.kind == "ivf" else faiss.IndexIDMap2
+        if not isinstance(index, expected):
+            raise CorruptIndexError(
+                f"the manifest says the vectors are {layout.kind} but {path} holds {type(index).__name__}; {rebuild}"
+            )
+        vectors = Vectors(index, layout, path if mapped else None)
         if vectors.ntotal != len(chunks) or vectors.d != settings.dimension:
             raise CorruptIndexError(
                 f"the index holds {vectors.ntotal} vectors of dimension {vectors.d} for {len(chunks)} "
@@ -132,10 +258,13 @@ class StoredIndex:
                 row = asdict(chunk)
                 row["sentences"] = [[s.start, s.end] for s in chunk.sentences]
                 handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-        faiss.write_index(self.vectors, str(staging / "dense.faiss"))
+        # A mapped index would be written as a reference to its old file: write a real copy.
+        vectors = self.vectors.editable() if self.vectors.mapped_from else self.vectors
+        faiss.write_index(vectors.index, str(staging / "dense.faiss"))
         manifest = {
             "format": FORMAT,
             "settings": asdict(self.settings),
+            "vectors": asdict(vectors.layout),
             "documents": [asdict(d) for d in self.documents.values()],
             "next_id": self.next_id,
             "count": len(self.chunks),
