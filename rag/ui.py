@@ -1,55 +1,559 @@
-"""The Gradio chat page: a thin shell over `Assistant.stream`."""
+"""The Gradio chat page: a thin shell over `Assistant.stream`, `conversation.standalone_question`
+and `ingest.update_index`. Everything here is layout and rendering; the answers, their checks and
+the index live in the Python API.
+
+Layout: an "Ask" tab (chat, filters, example questions, a side panel of cited passages) and a
+"Library" tab (the indexed articles, and an upload form that adds `.txt` articles to the index).
+"""
 
 from __future__ import annotations
 
 import html
-from collections.abc import Iterator
+import os
+import re
+import tempfile
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+from typing import Any
 
-from .assistant import Assistant
+from .assistant import REFUSAL, Assistant
 from .config import Config
-from .errors import RagError
-from .types import Answer
+from .conversation import Rewrite, Turn, standalone_question
+from .errors import (
+    ArticleError,
+    CorruptIndexError,
+    IndexNotFoundError,
+    ModelIntegrityError,
+    ModelNotFoundError,
+    QuestionError,
+    RagError,
+    StaleIndexError,
+)
+from .ingest import update_index
+from .load import parse_article
+from .models import available
+from .retrieve import Filters
+from .types import Answer, Citation
+
+EXAMPLES = (
+    "Which countries had troops in Niger?",
+    "Who is the ousted president of Niger?",
+    "Which country initiated the phone call between Putin and Goita?",
+)
+MAX_UPLOAD_BYTES = 2_000_000  # a long news article is ~50 kB; anything near this is not one
+CONTEXT_CHARS = 500  # article text shown on each side of a cited sentence, at most
+_MARKER = re.compile(r"\[(\d+)\]")
+_SAFE_NAME = re.compile(r"^[\w][\w .()\-]*\.txt$", re.IGNORECASE)
 
 
-def render_sources(answer: Answer) -> str:
-    if not answer.citations:
-        return "_No passage supports an answer._" if not answer.answered else ""
-    rows = [f"**[{c.n}]** `{c.source}` ({c.date or 'undated'})\n\n> {html.escape(c.text)}" for c in answer.citations]
-    return "\n\n".join(rows)
+@dataclass(frozen=True)
+class Exchange:
+    """One answered turn of a chat session: what rewriting needs, and its rendered source panel."""
+
+    turn: Turn
+    panel: str
 
 
-def build(assistant: Assistant):  # type: ignore[no-untyped-def]
+@dataclass(frozen=True)
+class Upload:
+    """What became of one uploaded file."""
+
+    name: str
+    added: bool
+    reason: str
+
+
+class Library:
+    """What every session shares: the config, one `Assistant` per model (each model is loaded once
+    per process), and a lock so that two uploads never index at the same time."""
+
+    def __init__(self, config: Config, assistant: Assistant | None = None) -> None:
+        self.config = config
+        first = assistant or Assistant(config)
+        self._assistants: dict[str, Assistant] = {first.config.model: first}
+        self._default = first.config.model
+        self._lock = threading.Lock()
+
+    @property
+    def default_model(self) -> str:
+        return self._default
+
+    def models(self) -> list[str]:
+        names = [name for name, _ in available(self.config.models_dir)]
+        return names if self._default in names else [self._default, *names]
+
+    def assistant(self, model: str | None = None) -> Assistant:
+        model = model or self._default
+        with self._lock:
+            if model not in self._assistants:
+                if model not in self.models():
+                    raise ModelNotFoundError(f"no model {model!r} in {self.config.models_dir}; choose one in the list")
+                base = self._assistants[self._default].config
+                self._assistants[model] = Assistant(replace(base, model=model), update=False)
+            return self._assistants[model]
+
+    def sources(self) -> list[str]:
+        return sorted(self.assistant().index.documents)
+
+    def add(self, paths: Sequence[str], progress: Callable[[float, str], None] = lambda *_: None) -> list[Upload]:
+        """Validate and save uploaded articles into the corpus folder, then index them. A file is
+        saved only once it parses as an article, and never over an existing file."""
+        with self._lock:
+            first = self._assistants[self._default]
+            known = {d.sha256: s for s, d in first.index.documents.items()}
+            results = []
+            for i, path in enumerate(paths):
+                progress(0.5 * i / max(len(paths), 1), f"checking {Path(path).name}")
+                results.append(self._save(Path(path), known))
+            if any(r.added for r in results):
+                progress(0.5, f"indexing {sum(r.added for r in results)} new article(s)")
+                update_index(first.config, embedder=first.embedder, log=lambda m: progress(0.6, m))
+                progress(0.95, "reloading the index")
+                for assistant in self._assistants.values():
+                    assistant.reload()
+            return results
+
+    def _save(self, path: Path, known: dict[str, str]) -> Upload:
+        name = path.name
+        if not name.lower().endswith(".txt"):
+            return Upload(name, False, "only .txt articles can be added")
+        if not _SAFE_NAME.match(name):
+            return Upload(name, False, "use a plain file name (letters, digits, spaces, . - _ ( ))")
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            return Upload(name, False, f"the upload cannot be read ({exc.strerror})")
+        if len(data) > MAX_UPLOAD_BYTES:
+            return Upload(name, False, f"{len(data):,} bytes is too large for an article (limit {MAX_UPLOAD_BYTES:,})")
+        try:
+            article = parse_article(name, data)
+        except ArticleError as exc:
+            return Upload(name, False, str(exc).removeprefix(f"{name}: "))
+        if article.sha256 in known:
+            return Upload(name, False, f"already in the library as {known[article.sha256]}")
+        target = self.config.corpus_dir / name
+        if target.exists():
+            return Upload(name, False, "a different article with this name is already in the library; rename the file")
+        # Write beside the target under a name the indexer ignores, then link: a reader never sees
+        # half a file, and os.link refuses to replace a file that appeared in the meantime.
+        with tempfile.NamedTemporaryFile(dir=self.config.corpus_dir, prefix=".upload-", delete=False) as out:
+            out.write(data)
+        try:
+            os.link(out.name, target)
+        except FileExistsError:
+            return Upload(name, False, "a different article with this name is already in the library; rename the file")
+        finally:
+            os.unlink(out.name)
+        known[article.sha256] = name
+        note = "" if article.date else " (no ' date YYYY-MM-DD ' first line: date filters will skip it)"
+        return Upload(name, True, f"added{note}")
+
+
+# --- rendering ----------------------------------------------------------------------------------
+
+
+def parse_filters(sources: Sequence[str] | None, date_from: str | None, date_to: str | None) -> Filters:
+    dates = []
+    for label, value in (("from", date_from), ("to", date_to)):
+        value = (value or "").strip()
+        if value:
+            try:
+                date.fromisoformat(value)
+            except ValueError:
+                raise QuestionError(f"the '{label}' date {value!r} is not a date; write it as 2023-08-01") from None
+        dates.append(value or None)
+    if dates[0] and dates[1] and dates[0] > dates[1]:
+        raise QuestionError(f"the date range is empty: {dates[0]} is after {dates[1]}")
+    return Filters(tuple(sources or ()), dates[0], dates[1])
+
+
+def render_answer(answer: Answer, turn: int) -> str:
+    """The chat message: the verified text with each [n] a link that opens its source card."""
+    if not answer.answered:
+        return f'<div class="state-refusal">📭 <strong>{html.escape(REFUSAL)}</strong></div>'
+    known = {c.n for c in answer.citations}
+
+    def link(match: re.Match[str]) -> str:
+        n = int(match.group(1))
+        if n not in known:
+            return match.group(0)
+        return f'<a class="cite" href="#cite-{turn}-{n}" title="open source {n}">[{n}]</a>'
+
+    return _MARKER.sub(link, html.escape(answer.text, quote=False))
+
+
+def render_plain(answer: Answer) -> str:
+    """The answer as text to copy: the claims, then each source with its sentence."""
+    lines = [answer.text]
+    if answer.citations:
+        lines.append("")
+        lines += [f"[{c.n}] {c.source} ({c.date or 'undated'}): {c.text}" for c in answer.citations]
+    return "\n".join(lines)
+
+
+def render_sources(answer: Answer, turn: int = 1, corpus_dir: Path | None = None, duplicates: Any = None) -> str:
+    """The source panel for one answer: each cited passage in its article context, the cited
+    sentence marked, with the article's file (its outlet) and date."""
+    asked = html.escape(answer.question)
+    if not answer.answered:
+        looked = "".join(
+            f"<li><code>{html.escape(h.chunk.source)}</code> ({h.chunk.date or 'undated'}): "
+            f"{html.escape(_clip(h.chunk.text, 160))}</li>"
+            for h in answer.passages
+        )
+        searched = f"<details><summary>Passages searched ({len(answer.passages)})</summary><ul>{looked}</ul></details>"
+        return (
+            f'<section class="turn" id="turn-{turn}"><div class="state state-refusal">'
+            f"<strong>{html.escape(REFUSAL)}</strong><br>No passage in the indexed articles answers "
+            f"“{asked}”, so nothing is claimed. Try other words, or widen the date range or the sources."
+            f"</div>{searched if answer.passages else ''}</section>"
+        )
+    duplicates = duplicates or {}
+    cards = []
+    for c in answer.citations:
+        twins = ", ".join(f"<code>{html.escape(s)}</code>" for s in duplicates.get(c.source, ()))
+        also = f'<div class="also">Same story also in {twins}</div>' if twins else ""
+        cards.append(
+            f'<details class="cite-card" id="cite-{turn}-{c.n}"><summary><span class="cite-n">[{c.n}]</span> '
+            f'<span class="outlet">{html.escape(c.source)}</span> · <time>{c.date or "undated"}</time>'
+            f'<div class="preview">{html.escape(_clip(c.text, 110))}</div></summary>'
+            f'<blockquote class="context">{_context(c, corpus_dir)}</blockquote>{also}</details>'
+        )
+    outlets = sorted({c.source for c in answer.citations})
+    header = f"Sources for “{asked}” — {len(answer.citations)} passage(s) from {len(outlets)} article(s)"
+    return (
+        f'<section class="turn" id="turn-{turn}"><div class="state state-answer">{header}</div>'
+        f"{''.join(cards)}</section>"
+    )
+
+
+def render_error(exc: RagError) -> tuple[str, str]:
+    """(chat message, panel) for an error, with what to do about it."""
+    if isinstance(exc, ModelNotFoundError | ModelIntegrityError):
+        todo = "Choose another model under “Filters and model”, or install this one as the message says."
+    elif isinstance(exc, IndexNotFoundError | CorruptIndexError | StaleIndexError):
+        todo = "Rebuild the index as the message says, then reload this page."
+    elif isinstance(exc, QuestionError):
+        todo = "Change the question or the filters and ask again."
+    else:
+        todo = "Try again; if it keeps failing, restart `rag serve` and check its log."
+    text = html.escape(str(exc))
+    chat = f'<div class="state-error">⚠️ <strong>Could not answer:</strong> {text}</div>'
+    panel = (
+        f'<div class="state state-error"><strong>Error:</strong> {text}<br><strong>What to do:</strong> {todo}</div>'
+    )
+    return chat, panel
+
+
+def render_panel(exchanges: Sequence[Exchange]) -> str:
+    if not exchanges:
+        return (
+            '<div class="state state-empty">Cited passages appear here. Click a marker such as '
+            "<strong>[1]</strong> in an answer to open its article at the cited sentence.</div>"
+        )
+    older = "".join(e.panel for e in reversed(exchanges[:-1]))
+    earlier = f'<details class="earlier"><summary>Earlier answers</summary>{older}</details>' if older else ""
+    return exchanges[-1].panel + earlier
+
+
+def render_library(assistant: Assistant) -> str:
+    docs = sorted(assistant.index.documents.values(), key=lambda d: (d.date or "", d.source), reverse=True)
+    rows = []
+    for d in docs:
+        twins = ", ".join(f'<a href="#doc-{html.escape(s)}">{html.escape(s)}</a>' for s in d.duplicates) or "—"
+        rows.append(
+            f'<tr id="doc-{html.escape(d.source)}"><td><code>{html.escape(d.source)}</code></td>'
+            f"<td>{d.date or 'undated'}</td><td>{len(d.chunk_ids)}</td><td>{twins}</td></tr>"
+        )
+    chunks = sum(len(d.chunk_ids) for d in docs)
+    return (
+        f'<p class="library-summary">{len(docs)} articles, {chunks} passages indexed.</p>'
+        '<div class="library-wrap"><table class="library"><thead><tr><th>Article</th><th>Date</th>'
+        f"<th>Passages</th><th>Same story as</th></tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+    )
+
+
+def render_uploads(results: Sequence[Upload]) -> str:
+    if not results:
+        return "Choose one or more `.txt` files first."
+    lines = [f"- {'✅' if r.added else '❌'} `{r.name}`: {r.reason}" for r in results]
+    return "\n".join(lines)
+
+
+def _context(c: Citation, corpus_dir: Path | None) -> str:
+    """The paragraph around the cited span, the span itself marked."""
+    try:
+        text = (corpus_dir / c.source).open().read() if corpus_dir else ""
+    except OSError:
+        text = ""
+    if text[c.start : c.end] != c.text:  # the file changed since indexing: show the sentence alone
+        return f"<mark>{html.escape(c.text)}</mark>"
+    start = max(text.rfind("\n\n", 0, c.start) + 2, c.start - CONTEXT_CHARS, 0)
+    end = text.find("\n\n", c.end)
+    end = min(len(text) if end < 0 else end, c.end + CONTEXT_CHARS)
+    before, after = text[start : c.start], text[c.end : end]
+    before = ("…" if start > 0 and text[start - 1] != "\n" else "") + before.lstrip()
+    after = after.rstrip() + ("…" if end < len(text) and text[end] != "\n" else "")
+    return f"{html.escape(before)}<mark>{html.escape(c.text)}</mark>{html.escape(after)}"
+
+
+def _clip(text: str, n: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1].rsplit(" ", 1)[0] + "…"
+
+
+# --- the page -----------------------------------------------------------------------------------
+
+CSS = """
+.state { padding: 10px 12px; border-radius: 8px; margin-bottom: 10px; }
+.state-answer { background: var(--background-fill-secondary); }
+.state-refusal, .state.state-refusal { border-left: 4px solid #6b7280; background: #f3f4f6; color: #111827; }
+.state-error, .state.state-error { border-left: 4px solid #dc2626; background: #fef2f2; color: #7f1d1d; }
+.state-refusal, .state-error { padding: 8px 10px; border-radius: 6px; }
+.cite-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 6px 10px; margin: 6px 0; }
+.cite-card.active { outline: 2px solid #f59e0b; }
+.cite-card summary { cursor: pointer; }
+.cite-card[open] .preview { display: none; }
+.cite-card .preview { color: var(--body-text-color-subdued); font-size: 0.9em; }
+.cite-card .context { margin: 8px 0 4px; font-size: 0.95em; line-height: 1.5; }
+.cite-card mark { background: #fde68a; color: #111827; padding: 0 2px; }
+.cite-card .also { font-size: 0.85em; color: var(--body-text-color-subdued); }
+a.cite { text-decoration: none; font-weight: 600; cursor: pointer; }
+.read-as { font-size: 0.85em; color: var(--body-text-color-subdued); }
+.library-wrap { overflow-x: auto; }
+.library { width: 100%; border-collapse: collapse; }
+.library td, .library th { padding: 4px 8px; border-bottom: 1px solid var(--border-color-primary); text-align: left; }
+#examples button { flex: 1 1 auto; }
+"""
+
+# A click on a citation marker opens its card in the source panel (and any folded group around
+# it) and scrolls to it. Delegated from the document, so it works for messages rendered later.
+HEAD = """
+<script>
+document.addEventListener("click", (event) => {
+  const link = event.target.closest && event.target.closest('a[href^="#cite-"]');
+  if (!link) return;
+  event.preventDefault();
+  event.stopPropagation();
+  const card = document.getElementById(link.getAttribute("href").slice(1));
+  if (!card) return;
+  document.querySelectorAll(".cite-card.active").forEach((c) => c.classList.remove("active"));
+  for (let el = card; el; el = el.parentElement) if (el.tagName === "DETAILS") el.open = true;
+  card.classList.add("active");
+  card.scrollIntoView({ behavior: "smooth", block: "center" });
+}, true);
+</script>
+"""
+
+# Copies the hidden plain-text answer; falls back to execCommand where the clipboard API is
+# unavailable (a page opened over plain http on another machine).
+COPY_JS = """
+(text) => {
+  if (!text) return;
+  const fallback = () => {
+    const area = document.createElement("textarea");
+    area.value = text; document.body.appendChild(area); area.select();
+    document.execCommand("copy"); area.remove();
+  };
+  if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(text).catch(fallback);
+  else fallback();
+}
+"""
+
+
+def build(assistant: Assistant | Library):  # type: ignore[no-untyped-def]
+    """The page for one `Assistant` (its config gives the corpus, index and models folders)."""
     import gradio as gr
 
-    def respond(message: str, history: list) -> Iterator[tuple[str, str]]:  # type: ignore[type-arg]
-        draft = ""
+    library = assistant if isinstance(assistant, Library) else Library(assistant.config, assistant)
+    config = library.config
+
+    def respond(
+        message: str,
+        chat: list[dict[str, Any]],
+        exchanges: list[Exchange],
+        sources: list[str],
+        date_from: str,
+        date_to: str,
+        top_k: float,
+        model: str,
+    ) -> Iterator[tuple[Any, ...]]:
+        chat = [*chat, {"role": "user", "content": message}, {"role": "assistant", "content": "…"}]
+        turn = len(exchanges) + 1
+        waiting = '<div class="state state-answer">Searching the articles…</div>'
+        yield "", chat, waiting, "", exchanges
         try:
-            for item in assistant.stream(message):
+            filters = parse_filters(sources, date_from, date_to)
+            chosen = library.assistant(model)
+            history = [e.turn for e in exchanges]
+            rewrite = (
+                standalone_question(message, history, chosen.generator) if history else Rewrite(message, "as asked")
+            )
+            read_as = (
+                f'<div class="read-as">Searched for: “{html.escape(rewrite.question)}”</div>' if rewrite.changed else ""
+            )
+            draft = ""
+            for item in chosen.stream(rewrite.question, filters, int(top_k) or None):
                 if isinstance(item, Answer):
-                    yield item.text, render_sources(item)
+                    chat[-1] = {"role": "assistant", "content": read_as + render_answer(item, turn)}
+                    duplicates = {s: d.duplicates for s, d in chosen.index.documents.items()}
+                    panel = render_sources(item, turn, chosen.config.corpus_dir, duplicates)
+                    shown = item.text if item.answered else REFUSAL
+                    exchanges = [*exchanges, Exchange(Turn(message, shown), panel)]
+                    yield "", chat, render_panel(exchanges), render_plain(item), exchanges
                 else:
                     draft += item
-                    yield draft, "_checking the answer against the articles…_"
+                    chat[-1] = {"role": "assistant", "content": read_as + html.escape(draft) + " ▍"}
+                    checking = '<div class="state state-answer">Checking the draft against the articles…</div>'
+                    yield "", chat, checking, "", exchanges
         except RagError as exc:
-            yield f"⚠️ {exc}", ""
+            chat_text, panel = render_error(exc)
+            chat[-1] = {"role": "assistant", "content": chat_text}
+            yield "", chat, panel + render_panel(exchanges), "", exchanges
+
+    def add_articles(files: list[str] | None, progress=gr.Progress()):  # type: ignore[no-untyped-def]  # noqa: B008
+        progress(0, desc="starting")
+        try:
+            results = library.add(files or [], lambda share, what: progress(share, desc=what))
+            status = render_uploads(results)
+        except RagError as exc:
+            status = f"❌ Indexing failed: {exc}"
+        return status, render_library(library.assistant()), gr.Dropdown(choices=library.sources()), None
+
+    def refresh():  # type: ignore[no-untyped-def]
+        return render_library(library.assistant()), gr.Dropdown(choices=library.sources())
+
+    def ask(question: str) -> tuple[str, str]:
+        """Answer one question from the articles: (answer text with [n] markers, sources as Markdown)."""
+        try:
+            answer = library.assistant().ask(question)
+        except RagError as exc:
+            return f"Error: {exc}", ""
+        return answer.text, sources_markdown(answer)
 
     with gr.Blocks(title="Ask the articles") as page:
-        gr.Markdown("## Ask the articles\nAnswers come only from the indexed news articles, with each claim cited.")
-        sources = gr.Markdown(label="Sources", render=False)
-        gr.ChatInterface(
-            fn=respond,
-            additional_outputs=[sources],
-            api_name="ask",
-            examples=[["Which countries had troops in Niger?"], ["Who is the ousted president of Niger?"]],
+        gr.Markdown(
+            "## Ask the articles\nAnswers come only from the indexed news articles; every claim links to the "
+            "sentence that supports it, and “The articles don't say.” means they don't."
         )
-        gr.Markdown("### Sources")
-        sources.render()
+        exchanges = gr.State([])
+        with gr.Tabs():
+            with gr.Tab("Ask", id="ask"), gr.Row(equal_height=False):
+                with gr.Column(scale=3, min_width=300):
+                    with gr.Accordion("Filters and model", open=False):
+                        with gr.Row():
+                            date_from = gr.Textbox(label="From date", placeholder="2023-08-01", min_width=120)
+                            date_to = gr.Textbox(label="To date", placeholder="2023-12-31", min_width=120)
+                        sources = gr.Dropdown(
+                            choices=library.sources(),
+                            multiselect=True,
+                            label="Only these articles (empty: all)",
+                            elem_id="source-filter",
+                        )
+                        with gr.Row():
+                            top_k = gr.Slider(
+                                1, 10, value=config.top_k, step=1, label="Passages to read", min_width=160
+                            )
+                            model = gr.Dropdown(
+                                choices=library.models(),
+                                value=library.default_model,
+                                label="Model",
+                                elem_id="model-choice",
+                                min_width=160,
+                            )
+                    chat = gr.Chatbot(
+                        label="Answers",
+                        height=420,
+                        elem_id="chat",
+                        buttons=[],
+                        feedback_options=None,
+                        placeholder="Ask a question about the articles, or click an example below.",
+                    )
+                    with gr.Row():
+                        question = gr.Textbox(
+                            show_label=False,
+                            placeholder="Ask about the articles…",
+                            elem_id="question",
+                            scale=5,
+                            min_width=200,
+                            submit_btn=False,
+                        )
+                        send = gr.Button("Ask", variant="primary", elem_id="send", scale=1, min_width=70)
+                    with gr.Row(elem_id="examples"):
+                        example_buttons = [gr.Button(q, size="sm", variant="secondary") for q in EXAMPLES]
+                    with gr.Row():
+                        copy = gr.Button("Copy answer", size="sm", elem_id="copy-answer")
+                        clear = gr.Button("New conversation", size="sm", elem_id="clear")
+                    plain = gr.Textbox(visible="hidden", elem_id="answer-plain")
+                with gr.Column(scale=2, min_width=280):
+                    gr.Markdown("### Sources")
+                    panel = gr.HTML(render_panel([]), elem_id="sources", padding=False)
+            with gr.Tab("Library", id="library"):
+                library_view = gr.HTML(render_library(library.assistant()), elem_id="library")
+                gr.Markdown(
+                    "### Add articles\n`.txt` files, optionally starting with ` date YYYY-MM-DD `. "
+                    "Files that are not readable articles are rejected with the reason; "
+                    "nothing already indexed is changed."
+                )
+                files = gr.File(file_count="multiple", file_types=[".txt"], label="Articles", elem_id="upload")
+                add = gr.Button("Add to the index", variant="primary", elem_id="add-articles")
+                status = gr.Markdown(elem_id="upload-status")
+
+        inputs = [question, chat, exchanges, sources, date_from, date_to, top_k, model]
+        outputs = [question, chat, panel, plain, exchanges]
+        ask_options: dict[str, Any] = {"concurrency_id": "model", "concurrency_limit": 1, "api_visibility": "private"}
+        question.submit(respond, inputs, outputs, **ask_options)
+        send.click(respond, inputs, outputs, **ask_options)
+        for button, text in zip(example_buttons, EXAMPLES, strict=True):
+            button.click(lambda t=text: t, None, question, queue=False, api_visibility="private").then(
+                respond, inputs, outputs, **ask_options
+            )
+        copy.click(None, plain, None, js=COPY_JS, api_visibility="private")
+        reset = (lambda: ([], [], render_panel([]), ""), None, [chat, exchanges, panel, plain])
+        clear.click(*reset, api_visibility="private")
+        chat.clear(*reset, api_visibility="private")
+        add.click(
+            add_articles,
+            files,
+            [status, library_view, sources, files],
+            concurrency_id="index",
+            concurrency_limit=1,
+            api_visibility="private",
+        )
+        page.load(refresh, None, [library_view, sources], api_visibility="private")
+        gr.api(ask, api_name="ask", concurrency_id="model", concurrency_limit=1)
     return page
 
 
+def sources_markdown(answer: Answer) -> str:
+    """The citations as Markdown, for API callers."""
+    if not answer.citations:
+        return "_No passage supports an answer._" if not answer.answered else ""
+    rows = [f"**[{c.n}]** `{c.source}` ({c.date or 'undated'})\n\n> {c.text}" for c in answer.citations]
+    return "\n\n".join(rows)
+
+
+def start(page, host: str = "127.0.0.1", port: int = 7860, block: bool = True) -> str:  # type: ignore[no-untyped-def]
+    """Serve the page through Gradio's queue, so concurrent users wait their turn for the model
+    (one generation at a time on a 2-core machine) without blocking the library or each other's pages."""
+    page.queue(default_concurrency_limit=4).launch(
+        server_name=host,
+        server_port=port,
+        inbrowser=False,
+        prevent_thread_lock=not block,
+        quiet=not block,
+        css=CSS,
+        head=HEAD,
+        footer_links=["api"],
+    )
+    return f"http://{host}:{port}/"
+
+
 def launch(config: Config, host: str = "127.0.0.1", port: int = 7860) -> None:
-    assistant = Assistant(config)
-    build(assistant).queue().launch(server_name=host, server_port=port, inbrowser=False)
+    start(build(Library(config)), host, port)
 
 
-__all__ = ["RagError", "build", "launch"]
+__all__ = ["RagError", "build", "launch", "start"]
