@@ -123,7 +123,11 @@ def bench_size(target: int, args: argparse.Namespace, scratch: Path) -> tuple[li
     KeywordIndex(chunks)
     row("BM25 index (rag.keyword, every start)", len(chunks), time.perf_counter() - clock)
 
-    stored = StoredIndex(settings, documents, {c.id: c for c in chunks}, flat, len(chunks))
+    from rag import store
+
+    # rag.store wraps the FAISS index in `Vectors` since the index type follows the corpus size.
+    wrapped = store.Vectors(flat) if hasattr(store, "Vectors") else flat
+    stored = StoredIndex(settings, documents, {c.id: c for c in chunks}, wrapped, len(chunks))
     clock = time.perf_counter()
     stored.save(scratch / f"saved-{target}")
     row("save a generation (jsonl, faiss, fsync)", len(chunks), time.perf_counter() - clock)
