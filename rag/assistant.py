@@ -70,6 +70,12 @@ class Assistant:
             self._generator = load_generator(self.config)
         return self._generator
 
+    def warm_up(self) -> None:
+        """Load the model and run the fixed prompt prefix through it once, so the first user does
+        not wait for either (the prefix then stays in the KV cache)."""
+        for _ in self.generator.stream(build_messages("warm-up", []), 1):
+            pass
+
     def reload(self) -> None:
         """Pick up an index that was updated after this assistant was made."""
         self.retriever = Retriever(StoredIndex.load(self.config.index_dir), self.embedder, self.config)
