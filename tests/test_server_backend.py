@@ -50,7 +50,7 @@ def start_server(port: int, log: Path) -> subprocess.Popen[bytes]:
         "--n_threads",
         "2",
         "--n_ctx",
-        "4096",
+        str(Config().context_tokens),
         # Its default cuts a stream short when another request arrives.
         "--interrupt_requests",
         "false",
