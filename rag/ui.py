@@ -173,7 +173,7 @@ def parse_filters(sources: Sequence[str] | None, date_from: str | None, date_to:
 def render_answer(answer: Answer, turn: int) -> str:
     """The chat message: the verified text with each [n] a link that opens its source card."""
     if not answer.answered:
-        return f'<div class="state-refusal">📭 <strong>{html.escape(REFUSAL)}</strong></div>'
+        return f'<div class="state-refusal"><strong>{html.escape(REFUSAL)}</strong></div>'
     known = {c.n for c in answer.citations}
 
     def link(match: re.Match[str]) -> str:
@@ -241,7 +241,7 @@ def render_error(exc: RagError) -> tuple[str, str]:
     else:
         todo = "Try again; if it keeps failing, restart `rag serve` and check its log."
     text = html.escape(str(exc))
-    chat = f'<div class="state-error">⚠️ <strong>Could not answer:</strong> {text}</div>'
+    chat = f'<div class="state-error"><strong>Could not answer:</strong> {text}</div>'
     panel = (
         f'<div class="state state-error"><strong>Error:</strong> {text}<br><strong>What to do:</strong> {todo}</div>'
     )
@@ -279,7 +279,7 @@ def render_library(assistant: Assistant) -> str:
 def render_uploads(results: Sequence[Upload]) -> str:
     if not results:
         return "Choose one or more `.txt` files first."
-    lines = [f"- {'✅' if r.added else '❌'} `{r.name}`: {r.reason}" for r in results]
+    lines = [f"- `{r.name}`: {r.reason if r.added else '**rejected**, ' + r.reason}" for r in results]
     return "\n".join(lines)
 
 
@@ -420,7 +420,7 @@ def build(assistant: Assistant | Library):  # type: ignore[no-untyped-def]
             results = library.add(files or [], lambda share, what: progress(share, desc=what))
             status = render_uploads(results)
         except RagError as exc:
-            status = f"❌ Indexing failed: {exc}"
+            status = f"**Indexing failed:** {exc}"
         return status, render_library(library.assistant()), gr.Dropdown(choices=library.sources()), None
 
     def refresh():  # type: ignore[no-untyped-def]

@@ -68,4 +68,7 @@ def test_follow_up_with_the_real_model_keeps_the_context_and_gets_answered(assis
     assert re.search(r"revok", rewrite.question, re.IGNORECASE)
     answer = assistant.ask(rewrite.question)
     assert answer.answered and "France" in answer.text
-    assert any("revoked various military agreements with France" in c.text for c in answer.citations), (answer.text, answer.citations)
+    assert any("revoked various military agreements with France" in c.text for c in answer.citations), (
+        answer.text,
+        answer.citations,
+    )
