@@ -68,6 +68,23 @@ def update_index(
     log: Callable[[str], None] = lambda _: None,
 ) -> tuple[StoredIndex, IndexReport]:
     """Like build_index, and also hand back the index as it now stands."""
+    from filelock import FileLock
+
+    config.index_dir.mkdir(parents=True, exist_ok=True)
+    # Two runs writing one index folder would prune each other's half-written generation: the
+    # second waits for the first, then finds the index up to date.
+    with FileLock(config.index_dir / ".lock"):
+        return _update_index(config, folder, rebuild, embedder, progress, log)
+
+
+def _update_index(
+    config: Config,
+    folder: Path | None,
+    rebuild: bool,
+    embedder: Embedder | None,
+    progress: bool,
+    log: Callable[[str], None],
+) -> tuple[StoredIndex, IndexReport]:
     folder = folder or config.corpus_dir
     settings = settings_for(config)
     articles, errors = load_articles(folder)

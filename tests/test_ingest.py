@@ -119,3 +119,16 @@ def test_the_two_seed_outlets_are_linked_as_one_story(seed_config: Config, assis
     first, second = sorted(documents)
     assert documents[first].duplicates == (second,)
     assert documents[second].duplicates == (first,)
+
+
+def test_two_indexing_runs_at_once_take_turns(corpus: Config, embedder: Embedder):
+    from concurrent.futures import ThreadPoolExecutor
+
+    build_index(corpus, embedder=embedder)
+    (corpus.corpus_dir / "cotonou.txt").write_text(NEW_ARTICLE)
+    with ThreadPoolExecutor(2) as pool:
+        reports = list(pool.map(lambda _: build_index(corpus, embedder=embedder), range(2)))
+    assert sorted(len(r.added) for r in reports) == [0, 1]
+    index = StoredIndex.load(corpus.index_dir)
+    assert "cotonou.txt" in index.documents and index.vectors.ntotal == len(index.chunks)
+    assert len(list(corpus.index_dir.glob("gen-*"))) == 1
