@@ -127,3 +127,12 @@ def test_upload_adds_good_articles_rejects_bad_ones_and_keeps_the_rest(corpus, a
     assert not list(Path(corpus.corpus_dir).glob(".upload-*"))
     hits = library.assistant().retriever.search("solar power plant in Agadez", 1)
     assert hits[0].chunk.source == "solar.txt"
+
+
+def test_each_model_gets_one_assistant_sharing_the_index(assistant):
+    library = Library(assistant.config, assistant)
+    assert {"qwen2.5-1.5b", "qwen2.5-0.5b"} <= set(library.models())
+    assert library.assistant() is assistant
+    fast = library.assistant("qwen2.5-0.5b")
+    assert fast is library.assistant("qwen2.5-0.5b") and fast.config.model == "qwen2.5-0.5b"
+    assert set(fast.index.documents) == set(assistant.index.documents)
