@@ -87,6 +87,9 @@ class Library:
 
     def assistant(self, model: str | None = None) -> Assistant:
         model = model or self._default
+        found = self._assistants.get(model)
+        if found is not None:  # no lock: a question must not wait for an upload being indexed
+            return found
         with self._lock:
             if model not in self._assistants:
                 if model not in self.models():
@@ -381,6 +384,9 @@ def build(assistant: Assistant | Library):  # type: ignore[no-untyped-def]
         top_k: float,
         model: str,
     ) -> Iterator[tuple[Any, ...]]:
+        if not message.strip():
+            yield "", chat, render_panel(exchanges), "", exchanges
+            return
         chat = [*chat, {"role": "user", "content": message}, {"role": "assistant", "content": "…"}]
         turn = len(exchanges) + 1
         waiting = '<div class="state state-answer">Searching the articles…</div>'
@@ -402,7 +408,8 @@ def build(assistant: Assistant | Library):  # type: ignore[no-untyped-def]
                     duplicates = {s: d.duplicates for s, d in chosen.index.documents.items()}
                     panel = render_sources(item, turn, chosen.config.corpus_dir, duplicates)
                     shown = item.text if item.answered else REFUSAL
-                    exchanges = [*exchanges, Exchange(Turn(message, shown), panel)]
+                    # The standalone form, so a later follow-up can be resolved against it.
+                    exchanges = [*exchanges, Exchange(Turn(rewrite.question, shown), panel)]
                     yield "", chat, render_panel(exchanges), render_plain(item), exchanges
                 else:
                     draft += item
