@@ -560,7 +560,10 @@ def start(page, host: str = "127.0.0.1", port: int = 7860, block: bool = True) -
 
 
 def launch(config: Config, host: str = "127.0.0.1", port: int = 7860) -> None:
-    start(build(Library(config)), host, port)
+    library = Library(config)
+    # Load the model and pre-fill the prompt prefix before the first visitor asks.
+    library.assistant().warm_up()
+    start(build(library), host, port)
 
 
 __all__ = ["RagError", "build", "launch", "start"]
