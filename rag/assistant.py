@@ -50,6 +50,12 @@ class Assistant:
     """One index and one model, loaded once and reused for every question."""
 
     def __init__(self, config: Config | None = None, generator: Generator | None = None, update: bool = True) -> None:
+        from threadpoolctl import threadpool_limits
+
+        # NumPy's BLAS threads keep spinning after the small matrix products of MMR and verification
+        # and steal the cores llama.cpp is pre-filling on (measured: pipeline overhead over bare
+        # llama-cpp-python 10.5% -> 6.4% at the median with one BLAS thread). Serving needs no parallel BLAS.
+        threadpool_limits(1, user_api="blas")
         self.config = config or Config.from_env()
         self.embedder = Embedder(self.config.embedder)
         if update:
