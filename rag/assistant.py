@@ -97,12 +97,16 @@ class Assistant:
         question = clean_question(question, self.config.max_question_chars)
         timings: dict[str, float] = {}
         clock = time.perf_counter()
-        hits = self.retriever.search(question, top_k, filters)
+        top_k = top_k or self.config.top_k
+        # MMR is greedy, so the first top_k of a longer list are the top_k passages themselves.
+        hits = self.retriever.search(question, max(top_k, self.config.evidence_passages), filters)
         timings["retrieve"] = time.perf_counter() - clock
         if not hits:
             yield Answer(question, REFUSAL, False, timings=timings)
             return
-        pool = evidence_pool(hits, self.index)
+        # The model reads the top_k passages; verification and recovery may cite from the articles
+        # of all of them, so a short prompt does not narrow what can be found.
+        pool = evidence_pool(hits, self.index, shown=top_k)
 
         clock = time.perf_counter()
         draft = ""
@@ -134,7 +138,7 @@ class Assistant:
             text=text or REFUSAL,
             answered=bool(citations),
             citations=citations,
-            passages=tuple(hits),
+            passages=tuple(hits[:top_k]),
             draft=draft,
             timings=timings,
         )

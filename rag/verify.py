@@ -83,12 +83,13 @@ def parse_claims(draft: str) -> list[Claim]:
     return claims
 
 
-def evidence_pool(hits: list[Hit], index: StoredIndex) -> list[Evidence]:
+def evidence_pool(hits: list[Hit], index: StoredIndex, shown: int | None = None) -> list[Evidence]:
     """Every sentence of the articles the passages came from, and of the articles linked to them as
     the same story from another outlet, so a fact can be cited wherever it is stated. The
-    sentences of the passages, once each and in rank order, are numbered for the prompt."""
+    sentences of the first `shown` passages (all by default), once each and in rank order, are
+    numbered for the prompt."""
     numbers_shown: dict[tuple[str, int], int] = {}
-    for hit in hits:
+    for hit in hits[:shown]:
         for span, text in hit.chunk.sentence_texts():
             if looks_like_instruction(text):
                 continue
