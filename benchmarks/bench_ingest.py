@@ -63,7 +63,7 @@ def bench_size(target: int, args: argparse.Namespace, scratch: Path) -> tuple[li
     from rag.store import DocumentRecord, StoredIndex
 
     corpus = scratch / f"corpus-{target}"
-    config = Config(corpus_dir=corpus, index_dir=scratch / f"index-{target}")
+    config = Config.from_env(corpus_dir=corpus, index_dir=scratch / f"index-{target}")  # RAG_EMBEDDER picks the model
     settings = settings_for(config)
     n_articles, gen_s = write_corpus(corpus, target, settings.chunk_chars, settings.chunk_overlap)
     rows: list[list[object]] = []
@@ -92,7 +92,7 @@ def bench_size(target: int, args: argparse.Namespace, scratch: Path) -> tuple[li
     embed_rows: list[list[object]] = []
     vectors = None
     for batch in args.batch_sizes:
-        embedder = Embedder(batch_size=batch)
+        embedder = Embedder(config.embedder, batch_size=batch)
         embedder.embed(sample[:batch])  # warm-up: first call allocates
         clock = time.perf_counter()
         vectors = embedder.embed(sample)
@@ -146,7 +146,7 @@ def bench_size(target: int, args: argparse.Namespace, scratch: Path) -> tuple[li
 
     if len(chunks) <= args.end_to_end_max:
         shutil.rmtree(config.index_dir, ignore_errors=True)
-        embedder = Embedder(batch_size=int(best[1]))
+        embedder = Embedder(config.embedder, batch_size=int(best[1]))
         clock = time.perf_counter()
         _, report = update_index(config, embedder=embedder)
         row("rag.ingest.update_index, start to finish", report.chunks, time.perf_counter() - clock)

