@@ -60,8 +60,7 @@ class Retriever:
             return [self._hit(i, s, dense_rank=r) for r, (i, s) in enumerate(dense[:k])]
         if mode == "keyword":
             return [self._hit(i, s, keyword_rank=r) for r, (i, s) in enumerate(keyword[:k])]
-        fused = self._fuse(dense, keyword) if self.config.fusion == "rrf" else self._weighted(dense, keyword)
-        return self._diversify(fused, k)
+        return self._diversify(self._fuse(dense, keyword), k)
 
     def _allowed(self, filters: Filters | None) -> np.ndarray | None:
         if not filters:
@@ -81,37 +80,28 @@ class Retriever:
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
     def _fuse(self, dense: list[tuple[int, float]], keyword: list[tuple[int, float]]) -> list[Hit]:
-        ranks: dict[int, dict[str, int]] = {}
-        for name, results in (("dense", dense), ("keyword", keyword)):
-            for rank, (chunk_id, _) in enumerate(results):
-                ranks.setdefault(chunk_id, {})[name] = rank
-        c = self.config.rrf_k
-        hits = [
-            self._hit(i, sum(1.0 / (c + 1 + r) for r in by.values()), by.get("dense"), by.get("keyword"))
-            for i, by in ranks.items()
-        ]
-        return sorted(hits, key=lambda h: -h.score)
-
-    def _weighted(self, dense: list[tuple[int, float]], keyword: list[tuple[int, float]]) -> list[Hit]:
-        """Convex combination of min-max normalised scores: the alternative to RRF, kept to measure."""
-        parts: dict[int, dict[str, tuple[int, float]]] = {}
+        """One list from the two: reciprocal rank fusion (the default), or with fusion="weighted" a
+        convex sum of min-max normalised scores, kept to measure against it."""
+        found: dict[int, dict[str, tuple[int, float]]] = {}
         for name, results in (("dense", dense), ("keyword", keyword)):
             if not results:
                 continue
             values = np.array([score for _, score in results])
             normalised = (values - values.min()) / (np.ptp(values) or 1.0)
             for rank, ((chunk_id, _), value) in enumerate(zip(results, normalised, strict=True)):
-                parts.setdefault(chunk_id, {})[name] = (rank, float(value))
-        alpha = self.config.dense_weight
-        hits = [
-            self._hit(
-                i,
-                alpha * by.get("dense", (0, 0.0))[1] + (1 - alpha) * by.get("keyword", (0, 0.0))[1],
-                by["dense"][0] if "dense" in by else None,
-                by["keyword"][0] if "keyword" in by else None,
-            )
-            for i, by in parts.items()
-        ]
+                found.setdefault(chunk_id, {})[name] = (rank, float(value))
+        c = self.config.rrf_k
+        weight = {"dense": self.config.dense_weight, "keyword": 1 - self.config.dense_weight}
+
+        def score(by: dict[str, tuple[int, float]]) -> float:
+            if self.config.fusion == "rrf":
+                return sum(1.0 / (c + 1 + rank) for rank, _ in by.values())
+            return sum(weight[name] * value for name, (_, value) in by.items())
+
+        def rank(by: dict[str, tuple[int, float]], name: str) -> int | None:
+            return by[name][0] if name in by else None
+
+        hits = [self._hit(i, score(by), rank(by, "dense"), rank(by, "keyword")) for i, by in found.items()]
         return sorted(hits, key=lambda h: -h.score)
 
     def _diversify(self, hits: list[Hit], k: int) -> list[Hit]:
