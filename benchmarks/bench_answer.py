@@ -5,7 +5,7 @@ For each model (each in its own subprocess, so peak RSS is per model) it measure
   * the pipeline, `Assistant.stream(question)`: time to first token, full answer, tokens/s, prompt tokens;
   * bare llama-cpp-python, `Llama.create_chat_completion(stream=True)` on exactly the messages the
     pipeline built for the same question, on the same loaded model: the pipeline's overhead as a ratio;
-  * a stage budget per question: embed query, dense search, BM25, fusion, MMR, prompt build, prefill,
+  * a stage budget per question: embed query, dense search, BM25, fusion, MMR, focus, prompt build, prefill,
     decode, verification (retrieval stages are timed by calling the retriever's parts directly);
   * with --sweep, prefill and decode speed for other thread and batch settings.
 
@@ -122,6 +122,7 @@ def run_stages(assistant: Any, question: str) -> dict[str, Any]:
     """Time the retriever's parts one by one, exactly as Retriever.search (hybrid, no filters)
     and Assistant.stream call them, and return the messages the pipeline sends to the model."""
     from rag.assistant import clean_question
+    from rag.focus import focus
     from rag.prompt import build_messages
     from rag.verify import evidence_pool, prompt_sentences
 
@@ -146,7 +147,7 @@ def run_stages(assistant: Any, question: str) -> dict[str, Any]:
     out["BM25"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    fused = retriever._fuse(dense, keyword) if cfg.fusion == "rrf" else retriever._weighted(dense, keyword)
+    fused = retriever._fuse(dense, keyword)
     out["fusion"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
@@ -154,7 +155,11 @@ def run_stages(assistant: Any, question: str) -> dict[str, Any]:
     out["MMR"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    pool = evidence_pool(hits, index)
+    shown = focus(question, hits, assistant._similarity, cfg.prompt_sentences)
+    out["focus"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    pool = evidence_pool(hits, index, shown)
     passages = prompt_sentences(pool)
     messages = build_messages(question, [e.text for e in passages])
     out["prompt build"] = time.perf_counter() - clock

@@ -10,6 +10,7 @@ from functools import lru_cache
 from .config import Config
 from .embed import Embedder
 from .errors import QuestionError
+from .focus import focus
 from .generate import Generator, load_generator
 from .ingest import update_index
 from .prompt import REFUSAL_TOKEN, build_messages
@@ -97,16 +98,17 @@ class Assistant:
         question = clean_question(question, self.config.max_question_chars)
         timings: dict[str, float] = {}
         clock = time.perf_counter()
-        top_k = top_k or self.config.top_k
-        # MMR is greedy, so the first top_k of a longer list are the top_k passages themselves.
-        hits = self.retriever.search(question, max(top_k, self.config.evidence_passages), filters)
+        hits = self.retriever.search(question, top_k or self.config.top_k, filters)
         timings["retrieve"] = time.perf_counter() - clock
         if not hits:
             yield Answer(question, REFUSAL, False, timings=timings)
             return
-        # The model reads the top_k passages; verification and recovery may cite from the articles
-        # of all of them, so a short prompt does not narrow what can be found.
-        pool = evidence_pool(hits, self.index, shown=top_k)
+        clock = time.perf_counter()
+        # The model reads a few sentences of the passages; verification and recovery may cite from
+        # the whole of their articles, so a short prompt does not narrow what can be found.
+        shown = focus(question, hits, self._similarity, self.config.prompt_sentences)
+        pool = evidence_pool(hits, self.index, shown)
+        timings["focus"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
         draft = ""
@@ -138,7 +140,7 @@ class Assistant:
             text=text or REFUSAL,
             answered=bool(citations),
             citations=citations,
-            passages=tuple(hits[:top_k]),
+            passages=tuple(hits),
             draft=draft,
             timings=timings,
         )

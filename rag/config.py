@@ -40,11 +40,12 @@ class Config:
     # and an exact search over it takes ~80 ms per question on 2 cores (IVF, nprobe 32: ~3 ms).
     exact_index_limit: int = 200_000
     ivf_nprobe: int = 32  # IVF lists searched per question: more is slower and closer to exact
-    # Passages given to the model. Pre-fill is ~85% of answer time (first token 2.0 s with 5
-    # passages, 1.7 s with 4, 1.3 s with 3), but with 3 the 1.5B model sometimes stops at a side fact
-    # of the right sentence ("Niger maintained its status as a Western ally"), so 4.
-    top_k: int = 4
-    evidence_passages: int = 6  # passages whose articles verification and recovery may cite from
+    # Passages retrieved per question. The model reads only the best `prompt_sentences` sentences
+    # of them (rag/focus.py); verification may cite from the whole of their articles.
+    top_k: int = 6
+    # Pre-fill is ~85% of the time to the first token: whole passages (4 of them, ~280 tokens) took
+    # 1.7-1.9 s to the first token with the 1.5B model; five sentences (~200 tokens) take less.
+    prompt_sentences: int = 5
     candidates: int = 30  # per retriever, before fusion
     fusion: str = "rrf"  # "rrf" (reciprocal rank fusion) or "weighted" (convex sum of normalised scores)
     rrf_k: int = 60  # the constant from the reciprocal rank fusion paper
@@ -71,6 +72,7 @@ class Config:
             ("server_model", "RAG_SERVER_MODEL", str),
             ("threads", "RAG_THREADS", int),
             ("top_k", "RAG_TOP_K", int),
+            ("prompt_sentences", "RAG_PROMPT_SENTENCES", int),
             ("embedder", "RAG_EMBEDDER", str),
         ):
             if os.environ.get(key):

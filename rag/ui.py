@@ -462,7 +462,7 @@ def build(assistant: Assistant | Library):  # type: ignore[no-untyped-def]
                         )
                         with gr.Row():
                             top_k = gr.Slider(
-                                1, 10, value=config.top_k, step=1, label="Passages to read", min_width=160
+                                1, 10, value=config.top_k, step=1, label="Passages to search", min_width=160
                             )
                             model = gr.Dropdown(
                                 choices=library.models(),

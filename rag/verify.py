@@ -83,17 +83,21 @@ def parse_claims(draft: str) -> list[Claim]:
     return claims
 
 
-def evidence_pool(hits: list[Hit], index: StoredIndex, shown: int | None = None) -> list[Evidence]:
+def evidence_pool(hits: list[Hit], index: StoredIndex, shown: list[tuple[str, int]] | None = None) -> list[Evidence]:
     """Every sentence of the articles the passages came from, and of the articles linked to them as
     the same story from another outlet, so a fact can be cited wherever it is stated. The
-    sentences of the first `shown` passages (all by default), once each and in rank order, are
-    numbered for the prompt."""
+    sentences the model is shown, given as (source, start) in prompt order (by default every
+    sentence of the passages, in rank order), are numbered."""
+    if shown is None:
+        shown = [
+            (hit.chunk.source, span.start)
+            for hit in hits
+            for span, text in hit.chunk.sentence_texts()
+            if not looks_like_instruction(text)
+        ]
     numbers_shown: dict[tuple[str, int], int] = {}
-    for hit in hits[:shown]:
-        for span, text in hit.chunk.sentence_texts():
-            if looks_like_instruction(text):
-                continue
-            numbers_shown.setdefault((hit.chunk.source, span.start), len(numbers_shown) + 1)
+    for key in shown:
+        numbers_shown.setdefault(key, len(numbers_shown) + 1)
     sources: list[str] = []
     for hit in hits:
         record = index.documents.get(hit.chunk.source)
