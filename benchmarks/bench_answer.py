@@ -134,11 +134,11 @@ def run_stages(assistant: Any, question: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
 
     clock = time.perf_counter()
-    query = assistant.embedder.embed([question])
+    query = assistant.embedder.embed([question])[0]
     out["embed query"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    scores, ids = index.vectors.search(query, min(n, index.vectors.ntotal))
+    scores, ids = index.vectors.search(query[None, :], min(n, index.vectors.ntotal))
     dense = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
     out["dense search"] = time.perf_counter() - clock
 
@@ -155,7 +155,7 @@ def run_stages(assistant: Any, question: str) -> dict[str, Any]:
     out["MMR"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    shown = focus(question, hits, assistant._similarity, cfg.prompt_sentences)
+    shown = focus(question, query, hits, index.sentences.of, cfg.prompt_sentences)
     out["focus"] = time.perf_counter() - clock
 
     clock = time.perf_counter()

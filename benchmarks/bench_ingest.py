@@ -86,16 +86,16 @@ def bench_size(target: int, args: argparse.Namespace, scratch: Path) -> tuple[li
         )
     chunk_s = time.perf_counter() - clock
     row("chunk (pysbd sentences, windows)", len(chunks), chunk_s)
-    texts = [c.text for c in chunks]
-
-    sample = texts[: args.embed_limit]
+    sample = chunks[: args.embed_limit]
     embed_rows: list[list[object]] = []
     vectors = None
+    sentence_vectors: dict[int, np.ndarray] = {}
     for batch in args.batch_sizes:
         embedder = Embedder(config.embedder, batch_size=batch)
-        embedder.embed(sample[:batch])  # warm-up: first call allocates
+        embedder.embed_chunks(sample[:batch])  # warm-up: first call allocates
         clock = time.perf_counter()
-        vectors = embedder.embed(sample)
+        # As ingest does: chunk vectors, and sentence vectors pooled from the same pass.
+        vectors, sentence_vectors = embedder.embed_chunks(sample)
         seconds = time.perf_counter() - clock
         embed_rows.append([target, batch, len(sample), seconds, len(sample) / seconds])
     if vectors is None:
@@ -104,6 +104,8 @@ def bench_size(target: int, args: argparse.Namespace, scratch: Path) -> tuple[li
     row(f"embed (batch {best[1]}, best; {len(sample):,}-chunk sample)", len(sample), float(best[3]))
     if len(chunks) > len(sample):
         vectors = np.concatenate([vectors, noisy_copies(vectors, len(chunks) - len(sample))])
+    for chunk, vector in zip(chunks[len(sample) :], vectors[len(sample) :], strict=True):
+        sentence_vectors[chunk.id] = np.repeat(vector[None, :], len(chunk.sentences), axis=0)
     ids = np.arange(len(chunks), dtype="int64")
 
     flat = faiss.IndexIDMap2(faiss.IndexFlatIP(vectors.shape[1]))
@@ -126,11 +128,11 @@ def bench_size(target: int, args: argparse.Namespace, scratch: Path) -> tuple[li
     from rag import store
 
     # rag.store wraps the FAISS index in `Vectors` since the index type follows the corpus size.
-    wrapped = store.Vectors(flat) if hasattr(store, "Vectors") else flat
-    stored = StoredIndex(settings, documents, {c.id: c for c in chunks}, wrapped, len(chunks))
+    sentences = store.SentenceVectors.empty(vectors.shape[1]).with_added(sentence_vectors)
+    stored = StoredIndex(settings, documents, {c.id: c for c in chunks}, store.Vectors(flat), len(chunks), sentences)
     clock = time.perf_counter()
     stored.save(scratch / f"saved-{target}")
-    row("save a generation (jsonl, faiss, fsync)", len(chunks), time.perf_counter() - clock)
+    row("save a generation (jsonl, faiss, sentence vectors, fsync)", len(chunks), time.perf_counter() - clock)
     clock = time.perf_counter()
     StoredIndex.load(scratch / f"saved-{target}")
     row("load the saved index", len(chunks), time.perf_counter() - clock)

@@ -98,7 +98,8 @@ class Assistant:
         question = clean_question(question, self.config.max_question_chars)
         timings: dict[str, float] = {}
         clock = time.perf_counter()
-        hits = self.retriever.search(question, top_k or self.config.top_k, filters)
+        query = self.embedder.embed([question])[0]
+        hits = self.retriever.search(question, top_k or self.config.top_k, filters, query=query)
         timings["retrieve"] = time.perf_counter() - clock
         if not hits:
             yield Answer(question, REFUSAL, False, timings=timings)
@@ -106,7 +107,7 @@ class Assistant:
         clock = time.perf_counter()
         # The model reads a few sentences of the passages; verification and recovery may cite from
         # the whole of their articles, so a short prompt does not narrow what can be found.
-        shown = focus(question, hits, self._similarity, self.config.prompt_sentences)
+        shown = focus(question, query, hits, self.index.sentences.of, self.config.prompt_sentences)
         pool = evidence_pool(hits, self.index, shown)
         timings["focus"] = time.perf_counter() - clock
 

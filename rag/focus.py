@@ -4,7 +4,8 @@ Pre-fill is most of the time to the first token, and a small model answers bette
 relevant sentences than from whole passages with their side facts. Each candidate sentence is
 ranked three ways (closeness in meaning to the question, share of the question's words it holds,
 and the rank of the passage it came from) and the rankings are fused by reciprocal rank, as
-retrieval fuses its lists.
+retrieval fuses its lists. Sentence vectors come from the index (made at ingest), so this step
+embeds nothing.
 """
 
 from __future__ import annotations
@@ -15,31 +16,35 @@ import numpy as np
 
 from .safety import looks_like_instruction
 from .text import terms
-from .types import Hit
+from .types import Chunk, Hit
 
-# similarity(query, texts) -> one score per text, higher is closer in meaning.
-Similarity = Callable[[str, list[str]], list[float]]
+SentenceVectorsOf = Callable[[Chunk], np.ndarray]  # one unit row per sentence of the chunk
 SentenceKey = tuple[str, int]  # (source, start offset): one sentence of one article
 _RRF_K = 60
 
 
-def focus(question: str, hits: list[Hit], similarity: Similarity, n: int) -> list[SentenceKey]:
-    """The `n` sentences of `hits` that best answer `question`, best first."""
-    candidates: dict[SentenceKey, tuple[str, int]] = {}
+def focus(
+    question: str, query: np.ndarray, hits: list[Hit], vectors_of: SentenceVectorsOf, n: int
+) -> list[SentenceKey]:
+    """The `n` sentences of `hits` that best answer `question` (embedded as `query`)."""
+    candidates: dict[SentenceKey, tuple[str, int, float]] = {}
     for rank, hit in enumerate(hits):
-        for span, text in hit.chunk.sentence_texts():
+        closeness = vectors_of(hit.chunk) @ query
+        for (span, text), close in zip(hit.chunk.sentence_texts(), closeness, strict=True):
             # Planted instructions are data: they are never put in front of the model.
             if not looks_like_instruction(text):
-                candidates.setdefault((hit.chunk.source, span.start), (text, rank))
-    if len(candidates) <= n:
-        return list(candidates)
+                candidates.setdefault((hit.chunk.source, span.start), (text, rank, float(close)))
     keys = list(candidates)
-    texts = [candidates[k][0] for k in keys]
     question_terms = set(terms(question))
-    words = [len(question_terms.intersection(terms(t))) / (len(question_terms) or 1) for t in texts]
+    meaning = [candidates[k][2] for k in keys]
+    words = [len(question_terms.intersection(terms(candidates[k][0]))) / (len(question_terms) or 1) for k in keys]
     passage_rank = [-candidates[k][1] for k in keys]
     fused = np.zeros(len(keys))
-    for scores in (similarity(question, texts), words, passage_rank):
+    for scores in (meaning, words, passage_rank):
         order = np.argsort(-np.asarray(scores, dtype=float), kind="stable")
         fused[order] += 1.0 / (_RRF_K + 1 + np.arange(len(keys)))
-    return [keys[i] for i in np.argsort(-fused, kind="stable")[:n]]
+    best = [keys[i] for i in np.argsort(-fused, kind="stable")[:n]]
+    # Shown in reading order, article by article (the best sentence's article first): in score
+    # order the 1.5B model once cited the lede for "the call, initiated by Mali", the next sentence.
+    articles = list(dict.fromkeys(source for source, _ in best))
+    return sorted(best, key=lambda k: (articles.index(k[0]), k[1]))

@@ -115,6 +115,7 @@ def _update_index(
     vectors = index.vectors.editable() if len(index) and (fresh or stale) else index.vectors
     chunks = dict(index.chunks)
     documents = dict(index.documents)
+    sentences = index.sentences
     drop = [i for s in stale for i in documents[s].chunk_ids]
     if drop:
         vectors.remove_ids(np.array(drop, dtype="int64"))
@@ -135,8 +136,9 @@ def _update_index(
                 article.source, article.sha256, article.date, tuple(c.id for c in pieces)
             )
         log(f"embedding {len(new_chunks)} chunks from {len(fresh)} articles")
-        embedded = embedder.embed([c.text for c in new_chunks], progress=progress)
+        embedded, sentence_vectors = embedder.embed_chunks(new_chunks, progress=progress)
         vectors.add_with_ids(embedded, np.array([c.id for c in new_chunks], dtype="int64"))
+        sentences = sentences.with_added(sentence_vectors)
         chunks.update({c.id: c for c in new_chunks})
 
     ids = np.fromiter(chunks, dtype="int64", count=len(chunks))
@@ -146,7 +148,7 @@ def _update_index(
     vectors = refitted
     if fresh or stale:
         documents = _link_duplicates(documents, vectors, {a.source for a in fresh} | set(stale))
-    updated = StoredIndex(settings, documents, chunks, vectors, next_id)
+    updated = StoredIndex(settings, documents, chunks, vectors, next_id, sentences)
     if fresh or stale or rebuilt or vectors.layout != index.vectors.layout:
         updated.save(config.index_dir)
     previously = set(index.documents)

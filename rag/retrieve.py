@@ -45,8 +45,14 @@ class Retriever:
         self.keyword = KeywordIndex(list(index.chunks.values()))
 
     def search(
-        self, question: str, k: int | None = None, filters: Filters | None = None, mode: str = "hybrid"
+        self,
+        question: str,
+        k: int | None = None,
+        filters: Filters | None = None,
+        mode: str = "hybrid",
+        query: np.ndarray | None = None,
     ) -> list[Hit]:
+        """The top `k` chunks for `question`; `query` is its embedding, if the caller already has it."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
         k = k or self.config.top_k
@@ -54,7 +60,7 @@ class Retriever:
         if allowed is not None and not len(allowed):
             return []
         n = self.config.candidates
-        dense = self._dense(question, n, allowed) if mode != "keyword" else []
+        dense = self._dense(question, n, allowed, query) if mode != "keyword" else []
         keyword = self.keyword.search(question, n, allowed) if mode != "dense" else []
         if mode == "dense":
             return [self._hit(i, s, dense_rank=r) for r, (i, s) in enumerate(dense[:k])]
@@ -67,16 +73,19 @@ class Retriever:
             return None
         return np.array([c.id for c in self.index.chunks.values() if filters.admits(c)], dtype="int64")
 
-    def _dense(self, question: str, n: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
+    def _dense(
+        self, question: str, n: int, allowed: np.ndarray | None, query: np.ndarray | None
+    ) -> list[tuple[int, float]]:
         import faiss
 
         if not self.index.vectors.ntotal:
             return []
         # One query does not pay for a thread team; two threads racing llama.cpp were 30x slower.
         faiss.omp_set_num_threads(1)
-        query = self.embedder.embed([question])
+        if query is None:
+            query = self.embedder.embed([question])[0]
         params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed)) if allowed is not None else None
-        scores, ids = self.index.vectors.search(query, min(n, self.index.vectors.ntotal), params=params)
+        scores, ids = self.index.vectors.search(query[None, :], min(n, self.index.vectors.ntotal), params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
     def _fuse(self, dense: list[tuple[int, float]], keyword: list[tuple[int, float]]) -> list[Hit]:

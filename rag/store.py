@@ -6,6 +6,8 @@ Layout under the index folder:
     gen-<n>/chunks.jsonl    one chunk a line, with offsets into its article file
     gen-<n>/dense.faiss     vectors keyed by chunk id: exact (IndexIDMap2 over IndexFlatIP) up to
                             Config.exact_index_limit vectors, IVF (IndexIVFFlat) above it
+    gen-<n>/sentences.npy   one float16 vector per sentence of each chunk, in chunks.jsonl order,
+                            so choosing the sentences the model reads costs no embedding at query time
 
 An update writes a whole new generation and only then points CURRENT at it, so a crash or a
 kill at any moment leaves the previous generation loadable.
@@ -31,8 +33,8 @@ import numpy as np
 from .errors import CorruptIndexError, IndexNotFoundError, StaleIndexError
 from .types import Chunk, Span
 
-FORMAT = 1
-_FILES = ("manifest.json", "chunks.jsonl", "dense.faiss")
+FORMAT = 2  # 2: sentences.npy
+_FILES = ("manifest.json", "chunks.jsonl", "dense.faiss", "sentences.npy")
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,53 @@ def _splits(ids: np.ndarray) -> int:
     return max(1, math.ceil(len(ids) / _BATCH))
 
 
+class SentenceVectors:
+    """One vector per sentence of every chunk: a (memory-mapped) float16 matrix whose rows follow
+    the chunks in order, plus vectors of chunks added since it was written."""
+
+    def __init__(self, matrix: np.ndarray, rows: dict[int, int], added: dict[int, np.ndarray] | None = None) -> None:
+        self.matrix = matrix
+        self.rows = rows  # chunk id -> its first row in `matrix`
+        self.added = added or {}
+
+    @classmethod
+    def empty(cls, dimension: int) -> SentenceVectors:
+        return cls(np.zeros((0, dimension), dtype="float16"), {})
+
+    @classmethod
+    def load(cls, path: Path, chunks: list[Chunk], dimension: int) -> SentenceVectors:
+        matrix = np.load(path, mmap_mode="r")
+        rows, at = {}, 0
+        for chunk in chunks:
+            rows[chunk.id] = at
+            at += len(chunk.sentences)
+        if matrix.ndim != 2 or matrix.shape != (at, dimension):
+            raise ValueError(f"sentences.npy holds {matrix.shape}, not ({at}, {dimension})")
+        return cls(matrix, rows)
+
+    def of(self, chunk: Chunk) -> np.ndarray:
+        """The chunk's sentence vectors, one row per sentence, as float32 unit vectors."""
+        if chunk.id in self.added:
+            return self.added[chunk.id]
+        first = self.rows[chunk.id]
+        return np.asarray(self.matrix[first : first + len(chunk.sentences)], dtype="float32")
+
+    def with_added(self, vectors: dict[int, np.ndarray]) -> SentenceVectors:
+        return SentenceVectors(self.matrix, self.rows, {**self.added, **vectors})
+
+    def write(self, path: Path, chunks: list[Chunk]) -> None:
+        """Rows for exactly `chunks`, in order: those of deleted chunks are left behind."""
+        total = sum(len(c.sentences) for c in chunks)
+        out = np.lib.format.open_memmap(path, mode="w+", dtype="float16", shape=(total, self.matrix.shape[1]))
+        at = 0
+        for chunk in chunks:
+            block = self.of(chunk)
+            out[at : at + len(block)] = block
+            at += len(block)
+        out.flush()
+        del out
+
+
 @dataclass(frozen=True)
 class DocumentRecord:
     source: str
@@ -176,16 +225,19 @@ class StoredIndex:
         chunks: dict[int, Chunk],
         vectors: Vectors,
         next_id: int,
+        sentences: SentenceVectors,
     ) -> None:
         self.settings = settings
         self.documents = documents
         self.chunks = chunks
         self.vectors = vectors
         self.next_id = next_id
+        self.sentences = sentences
 
     @classmethod
     def empty(cls, settings: IndexSettings) -> StoredIndex:
-        return cls(settings, {}, {}, Vectors.empty(settings.dimension), 0)
+        dimension = settings.dimension
+        return cls(settings, {}, {}, Vectors.empty(dimension), 0, SentenceVectors.empty(dimension))
 
     def __len__(self) -> int:
         return len(self.chunks)
@@ -218,6 +270,7 @@ class StoredIndex:
                     row = json.loads(line)
                     row["sentences"] = tuple(Span(*s) for s in row["sentences"])
                     chunks[row["id"]] = Chunk(**row)
+            sentences = SentenceVectors.load(generation / "sentences.npy", list(chunks.values()), settings.dimension)
         except CorruptIndexError:
             raise
         except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -246,7 +299,7 @@ class StoredIndex:
                 f"the index holds {vectors.ntotal} vectors of dimension {vectors.d} for {len(chunks)} "
                 f"chunks of dimension {settings.dimension}; {rebuild}"
             )
-        return cls(settings, documents, chunks, vectors, manifest["next_id"])
+        return cls(settings, documents, chunks, vectors, manifest["next_id"], sentences)
 
     def save(self, folder: Path) -> Path:
         import faiss
@@ -261,6 +314,7 @@ class StoredIndex:
         # A mapped index would be written as a reference to its old file: write a real copy.
         vectors = self.vectors.editable() if self.vectors.mapped_from else self.vectors
         faiss.write_index(vectors.index, str(staging / "dense.faiss"))
+        self.sentences.write(staging / "sentences.npy", list(self.chunks.values()))
         manifest = {
             "format": FORMAT,
             "settings": asdict(self.settings),
@@ -281,6 +335,10 @@ class StoredIndex:
         _fsync(pointer)
         os.replace(pointer, folder / "CURRENT")
         _prune(folder, keep=generation)
+        # Read back mapped: memory stays bounded, and nothing points into the pruned generation.
+        self.sentences = SentenceVectors.load(
+            generation / "sentences.npy", list(self.chunks.values()), self.settings.dimension
+        )
         return generation
 
 

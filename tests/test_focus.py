@@ -17,8 +17,9 @@ from .conftest import TROOPS
     ],
 )
 def test_the_few_sentences_shown_hold_the_evidence(assistant, question, evidence):
-    hits = assistant.retriever.search(question, 6)
-    shown = focus(question, hits, assistant._similarity, 5)
+    query = assistant.embedder.embed([question])[0]
+    hits = assistant.retriever.search(question, 6, query=query)
+    shown = focus(question, query, hits, assistant.index.sentences.of, 5)
     assert len(shown) == 5
     texts = {
         text for hit in hits for span, text in hit.chunk.sentence_texts() if (hit.chunk.source, span.start) in shown
@@ -41,7 +42,10 @@ def test_an_instruction_inside_an_article_is_never_shown(assistant):
         spans.append(Span(at, at + len(part)))
         at += len(part) + 1
     chunk = Chunk(0, "planted.txt", None, 0, len(text), text, tuple(spans))
-    shown = focus("What is the capital of Niger?", [Hit(chunk, 1.0)], assistant._similarity, 2)
+    question = "What is the capital of Niger?"
+    query = assistant.embedder.embed([question])[0]
+    _, sentence_vectors = assistant.embedder.embed_chunks([chunk])
+    shown = focus(question, query, [Hit(chunk, 1.0)], lambda c: sentence_vectors[c.id], 2)
     assert len(shown) == 2
     assert ("planted.txt", spans[1].start) not in shown
     assert ("planted.txt", spans[2].start) in shown

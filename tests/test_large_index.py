@@ -16,7 +16,16 @@ import pytest
 from rag import Assistant, Config, build_index
 from rag.embed import Embedder
 from rag.retrieve import Filters, Retriever
-from rag.store import FLAT, IndexSettings, StoredIndex, VectorLayout, Vectors, current_generation, layout_for
+from rag.store import (
+    FLAT,
+    IndexSettings,
+    SentenceVectors,
+    StoredIndex,
+    VectorLayout,
+    Vectors,
+    current_generation,
+    layout_for,
+)
 from rag.types import Chunk, Span
 
 from .conftest import SEEDS, TROOPS
@@ -115,7 +124,10 @@ def random_index(folder: Path, count: int, dimension: int = 384, exact_limit: in
     vectors = vectors.fitted(ids, exact_limit, 16)
     chunks = {int(i): Chunk(int(i), "x.txt", None, 0, 1, "x", (Span(0, 1),)) for i in ids}
     settings = IndexSettings("all-MiniLM-L6-v2", dimension, 450, 1)
-    StoredIndex(settings, {}, chunks, vectors, int(ids[-1]) + 1).save(folder)
+    sentences = SentenceVectors.empty(dimension).with_added(
+        {int(i): np.ones((1, dimension), dtype="float32") / dimension**0.5 for i in ids}
+    )
+    StoredIndex(settings, {}, chunks, vectors, int(ids[-1]) + 1, sentences).save(folder)
     return vectors
 
 
