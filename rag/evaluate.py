@@ -15,9 +15,9 @@ from pathlib import Path
 
 from .assistant import Assistant
 from .retrieve import Retriever
-from .text import terms
+from .text import content_terms
 from .types import Answer
-from .verify import parse_claims
+from .verify import claim_content, parse_claims
 
 
 @dataclass(frozen=True)
@@ -87,13 +87,12 @@ def supported_citations(answer: Answer, threshold: float = 0.75) -> int:
     """Citations whose span holds the claim they are attached to: at least `threshold` of the
     claim's content words beyond the question's (all of them for a quoted sentence)."""
     by_number = {c.n: c for c in answer.citations}
-    question_terms = set(terms(answer.question))
     good = set()
     for claim in parse_claims(answer.text):
-        new = set(terms(claim.text)) - question_terms
+        new = claim_content(claim.text, answer.question)
         for n in claim.cited:
             citation = by_number.get(n)
-            if citation and new and len(new & set(terms(citation.text))) / len(new) >= threshold:
+            if citation and new and len(new & content_terms(citation.text)) / len(new) >= threshold:
                 good.add(n)
     return len(good)
 

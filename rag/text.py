@@ -31,7 +31,7 @@ def stopwords() -> frozenset[str]:
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
     # Words that carry no fact in a question or a claim, beyond sklearn's list.
-    extra = {"according", "said", "says", "article", "articles", "passage", "passages"}
+    extra = {"according", "said", "says", "article", "articles", "passage", "passages", "yes"}
     return frozenset(ENGLISH_STOP_WORDS | extra)
 
 
@@ -66,8 +66,24 @@ def words(text: str) -> list[str]:
 
 def terms(text: str) -> list[str]:
     """Stemmed content words: lower case, stop words out, "troops" and "troop" the same."""
-    kept = [w for w in words(text) if w not in stopwords()]
+    kept = [w for w in words(text) if w not in stopwords() and not w.endswith("n't")]
     return list(_stemmer().stemWords(kept))
+
+
+NEGATION = "¬"  # in content_terms: the text says not, no, never, n't...
+AFFIRMED = "+"  # in content_terms: the text says none of those
+POLARITY = frozenset({NEGATION, AFFIRMED})
+_NEGATIONS = frozenset({"not", "no", "never", "nor", "neither", "none", "nothing", "cannot", "without"})
+
+
+def negated(text: str) -> bool:
+    return any(w in _NEGATIONS or w.endswith("n't") for w in words(text))
+
+
+def content_terms(text: str) -> set[str]:
+    """What a text asserts, for checking a claim against it: its terms and its polarity. "not" is a
+    stop word to search, but "Paris does not recognize them" and "Paris recognizes them" differ."""
+    return set(terms(text)) | {NEGATION if negated(text) else AFFIRMED}
 
 
 def numbers(text: str) -> set[str]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from .prompt import REFUSAL_TOKEN
 from .safety import looks_like_instruction
 from .store import StoredIndex
-from .text import numbers, terms
+from .text import NEGATION, POLARITY, content_terms, numbers, terms
 from .types import Hit
 
 # similarity(query, texts) -> one score per text, higher is closer in meaning.
@@ -120,7 +120,7 @@ def evidence_pool(hits: list[Hit], index: StoredIndex, shown: list[tuple[str, in
                         span.start,
                         span.end,
                         text,
-                        frozenset(terms(text)),
+                        frozenset(content_terms(text)),
                         frozenset(numbers(text)),
                         numbers_shown.get((source, span.start)),
                     )
@@ -148,8 +148,8 @@ def verify_claim(
 ) -> Verdict:
     """Keep a claim only if article sentences hold its new content; cite the ones that best answer
     the question with it (by meaning, not just shared words), one per outlet."""
-    question_terms = set(terms(question))
-    new = set(terms(claim.text)) - question_terms
+    asked = content_terms(question) - POLARITY
+    new = claim_content(claim.text, question)
     if not new:
         return Verdict(claim, "uninformative")
     claim_numbers = numbers(claim.text)
@@ -158,9 +158,11 @@ def verify_claim(
         for e in pool
         if coverage(new, e.terms) >= threshold
         and claim_numbers <= e.numbers
+        # A claim that says "not" where the question did not needs a sentence that says it too.
+        and (NEGATION not in new or NEGATION in e.terms)
         # A sentence that shares nothing with the question is not evidence for an answer to it;
         # this is also what stops an instruction planted in an article from being "supported".
-        and (e.terms & question_terms or not question_terms)
+        and (e.terms & asked or not asked)
     ]
     if not supporting:
         return Verdict(claim, "unsupported")
@@ -176,6 +178,18 @@ def verify_claim(
         if e.source not in {c.source for c in chosen} and meaning[e] >= meaning[best] - OUTLET_MARGIN:
             chosen.append(e)
     return Verdict(claim, "supported", tuple(chosen))
+
+
+def claim_content(claim: str, question: str) -> set[str]:
+    """The content a claim must find in a sentence: what it adds to the question. When all it adds
+    is a "not" ("Paris does not recognize them" to "Does Paris recognize them?"), that is the whole
+    claim, negation included. A bare "yes" adds nothing: restating a question matches too many
+    sentences word for word ("ruled out the use of force" / "use of force to restore rule")."""
+    claim_terms = content_terms(claim)
+    new = claim_terms - content_terms(question)
+    if new - POLARITY:
+        return new
+    return claim_terms if NEGATION in new else set()
 
 
 def strongest_sentences(question: str, pool: list[Evidence], n: int) -> list[tuple[float, Evidence]]:

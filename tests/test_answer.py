@@ -82,3 +82,10 @@ def test_missing_model_file_is_a_clear_error(seed_config, tmp_path):
         Assistant(missing).ask("Which countries had troops in Niger?")
     with pytest.raises(ModelNotFoundError, match="no model file"):
         Assistant(replace(seed_config, model="nonexistent.gguf")).ask("Which countries had troops in Niger?")
+
+
+def test_a_yes_no_question_answered_no_keeps_its_negation(assistant):
+    answer = assistant.ask("Does Paris recognize Niger's coup leaders as legitimate authorities?")
+    assert answer.answered
+    assert re.search(r"\b(?:not|no)\b", answer.text, re.IGNORECASE), answer.text
+    assert any("does not recognize them as legitimate authorities" in c.text for c in answer.citations)

@@ -66,3 +66,29 @@ def test_a_claim_that_only_restates_the_question_is_not_an_answer(pool, similari
     assert verify_claim(Claim("Some countries had troops in Niger", (1,)), QUESTION, pool, 0.75, similarity).status == (
         "uninformative"
     )
+
+
+PARIS = "Does Paris recognize Niger's coup leaders as legitimate authorities?"
+
+
+@pytest.fixture(scope="module")
+def paris_pool(assistant):
+    return evidence_pool(assistant.retriever.search(PARIS), assistant.index)
+
+
+def test_a_negated_answer_is_checked_with_its_negation(paris_pool, similarity):
+    # "not" is a stop word to search, but it is all this answer adds to the question.
+    said = Claim("Paris does not recognize Niger's coup leaders as legitimate authorities", (1,))
+    verdict = verify_claim(said, PARIS, paris_pool, 0.75, similarity)
+    assert verdict.status == "supported"
+    assert "does not recognize them as legitimate authorities" in verdict.evidence[0].text
+
+
+def test_the_opposite_claim_and_a_bare_yes_are_not_answers(paris_pool, similarity):
+    for text in ("Yes, Paris recognizes Niger's coup leaders as legitimate authorities", "Yes"):
+        assert verify_claim(Claim(text, (1,)), PARIS, paris_pool, 0.75, similarity).status == "uninformative"
+
+
+def test_a_negation_the_articles_do_not_state_is_unsupported(pool, similarity):
+    claim = Claim("Italy did not have troops in Niger", (1,))
+    assert verify_claim(claim, QUESTION, pool, 0.75, similarity).status == "unsupported"
