@@ -32,7 +32,10 @@ def stopwords() -> frozenset[str]:
 
     # Words that carry no fact in a question or a claim, beyond sklearn's list.
     extra = {"according", "said", "says", "article", "articles", "passage", "passages", "yes"}
-    return frozenset(ENGLISH_STOP_WORDS | extra)
+    # sklearn's list has number words, which are the answer to "how many" and "which round".
+    numerals = {"one", "two", "three", "four", "five", "six", "eight", "nine", "ten", "eleven", "twelve"}
+    numerals |= {"fifteen", "twenty", "forty", "fifty", "sixty", "hundred", "first", "third"}
+    return frozenset((ENGLISH_STOP_WORDS - numerals) | extra)
 
 
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[Span]:
