@@ -2,7 +2,7 @@
 
 For each corpus size (in chunks) it generates news-like articles from templates (nothing is
 downloaded), writes them to a scratch folder, and times each stage separately with rag's own code:
-load (read + hash), chunk (pysbd sentences -> windows), embed (sentence-transformers, several batch
+load (read + hash), chunk (pysbd sentences -> windows), embed (the configured embedder, several batch
 sizes), FAISS add (the IndexIDMap2(IndexFlatIP) rag uses, and an HNSW graph for comparison), the BM25
 index (rebuilt at every Assistant start), and writing a generation to disk. Sizes up to
 --end-to-end-max are also indexed for real by `rag.ingest.update_index`, start to finish.
@@ -164,7 +164,7 @@ def main() -> None:
     parser.add_argument(
         "--batch-sizes",
         type=lambda s: [int(x) for x in s.split(",")],
-        default=[32, 64, 128],
+        default=[8, 32, 64],
         help="embedding batch sizes to compare",
     )
     parser.add_argument("--embed-limit", type=int, default=5000, help="chunks embedded for real per size")

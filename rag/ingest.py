@@ -41,7 +41,7 @@ class IndexReport:
 def settings_for(config: Config) -> IndexSettings:
     return IndexSettings(
         embedder=config.embedder,
-        dimension=EMBEDDERS[config.embedder][1] if config.embedder in EMBEDDERS else 0,
+        dimension=EMBEDDERS[config.embedder].dimension if config.embedder in EMBEDDERS else 0,
         chunk_chars=config.chunk_chars,
         chunk_overlap=config.chunk_overlap,
     )
@@ -126,7 +126,7 @@ def _update_index(
 
     next_id = index.next_id
     if fresh:
-        embedder = embedder or Embedder(settings.embedder)
+        embedder = embedder or Embedder(settings.embedder, cache_dir=config.models_dir)
         new_chunks = []
         for article in tqdm(fresh, desc="chunking", unit="article", disable=not progress):
             pieces = chunk_article(article, settings.chunk_chars, settings.chunk_overlap, next_id)
