@@ -11,6 +11,9 @@ from rag.types import Answer, Citation
 from .conftest import ROOT
 
 DEV_QUESTIONS = ROOT.parent / "shared" / "eval" / "questions.jsonl"
+# 34 more questions on the seeds, written for this project in the same format, with shapes the dev set
+# lacks (when, why, how many, yes/no): tuning on the 10 dev questions shows here when it overfits.
+MORE_QUESTIONS = Path(__file__).parent / "data" / "more_questions.jsonl"
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +58,15 @@ def test_dev_questions_on_the_default_model(assistant, dev_questions):
     assert summary.refusals_correct == 1.0
     assert summary.citation_precision >= 0.95
     assert summary.evidence_cited == 1.0
+
+
+def test_more_questions_on_the_default_model(assistant):
+    summary = summarise(run(assistant, load_questions(MORE_QUESTIONS)))
+    # Measured 29/31: "Where is Bazoum being held?" gets "Niger", and "how many" Wagner mercenaries
+    # ("many hundred") is refused.
+    assert summary.answerable_correct >= 0.9
+    assert summary.refusals_correct == 1.0
+    assert summary.citation_precision >= 0.95
 
 
 def test_hybrid_retrieval_beats_dense_on_the_dev_questions(assistant, dev_questions):
