@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .assistant import Assistant
 from .retrieve import Retriever
-from .text import content_terms
+from .text import content_terms, coverage
 from .types import Answer
 from .verify import claim_content, parse_claims
 
@@ -92,7 +92,7 @@ def supported_citations(answer: Answer, threshold: float = 0.75) -> int:
         new = claim_content(claim.text, answer.question)
         for n in claim.cited:
             citation = by_number.get(n)
-            if citation and new and len(new & content_terms(citation.text)) / len(new) >= threshold:
+            if citation and coverage(new, content_terms(citation.text)) >= threshold:
                 good.add(n)
     return len(good)
 

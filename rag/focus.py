@@ -15,7 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .safety import looks_like_instruction
-from .text import terms
+from .text import coverage, terms
 from .types import Chunk, Hit
 
 SentenceVectorsOf = Callable[[Chunk], np.ndarray]  # one unit row per sentence of the chunk
@@ -37,7 +37,7 @@ def focus(
     keys = list(candidates)
     question_terms = set(terms(question))
     meaning = [candidates[k][2] for k in keys]
-    words = [len(question_terms.intersection(terms(candidates[k][0]))) / (len(question_terms) or 1) for k in keys]
+    words = [coverage(question_terms, set(terms(candidates[k][0]))) for k in keys]
     passage_rank = [-candidates[k][1] for k in keys]
     fused = np.zeros(len(keys))
     for scores in (meaning, words, passage_rank):

@@ -89,5 +89,10 @@ def content_terms(text: str) -> set[str]:
     return set(terms(text)) | {NEGATION if negated(text) else AFFIRMED}
 
 
+def coverage(wanted: set[str] | frozenset[str], have: set[str] | frozenset[str]) -> float:
+    """The share of `wanted` terms that `have` holds (0 when nothing is wanted)."""
+    return len(wanted & have) / len(wanted) if wanted else 0.0
+
+
 def numbers(text: str) -> set[str]:
     return set(re.findall(r"\d+(?:[.,]\d+)*", text))

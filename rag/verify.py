@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from .prompt import REFUSAL_TOKEN
 from .safety import looks_like_instruction
 from .store import StoredIndex
-from .text import NEGATION, POLARITY, content_terms, numbers, terms
+from .text import NEGATION, POLARITY, content_terms, coverage, numbers, terms
 from .types import Hit
 
 # similarity(query, texts) -> one score per text, higher is closer in meaning.
@@ -131,10 +131,6 @@ def evidence_pool(hits: list[Hit], index: StoredIndex, shown: list[tuple[str, in
 def prompt_sentences(pool: list[Evidence]) -> list[Evidence]:
     """The sentences the model is shown, in their prompt order."""
     return sorted((e for e in pool if e.number is not None), key=lambda e: e.number or 0)
-
-
-def coverage(wanted: set[str] | frozenset[str], have: frozenset[str]) -> float:
-    return len(wanted & have) / len(wanted) if wanted else 0.0
 
 
 def verify_claim(
