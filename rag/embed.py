@@ -73,36 +73,37 @@ class Embedder:
         """Unit-length float32 rows, so inner product is cosine similarity."""
         if not texts:
             return np.zeros((0, self.dimension), dtype="float32")
-        rows = [e.vector for e in self._encode(texts, progress)]
+        with tqdm(total=len(texts), desc="embedding", unit="text", disable=not progress) as bar:
+            rows = [e.vector for e in self._encode(texts, bar)]
         return np.ascontiguousarray(np.stack(rows), dtype="float32")
 
     def embed_chunks(self, chunks: list[Chunk], progress: bool = False) -> tuple[np.ndarray, dict[int, np.ndarray]]:
         """Chunk vectors, and for each chunk a vector per sentence pooled from the chunk's own token
         vectors ("late chunking"): sentences embedded in their context, for no extra model pass."""
         vectors, sentences = [], {}
-        # Token vectors are ~100x the size of a chunk vector: pool them a bounded batch at a time.
-        batches = range(0, len(chunks), _POOL_BATCH)
-        for at in tqdm(batches, desc="embedding", unit="batch", disable=not progress or len(batches) < 2):
-            batch = chunks[at : at + _POOL_BATCH]
-            for chunk, encoded in zip(batch, self._encode([c.text for c in batch]), strict=True):
-                vectors.append(encoded.vector)
-                sentences[chunk.id] = _pool_sentences(chunk, encoded)
+        with tqdm(total=len(chunks), desc="embedding", unit="chunk", disable=not progress) as bar:
+            # Token vectors are ~100x the size of a chunk vector: pool them a bounded batch at a time.
+            for at in range(0, len(chunks), _POOL_BATCH):
+                batch = chunks[at : at + _POOL_BATCH]
+                for chunk, encoded in zip(batch, self._encode([c.text for c in batch], bar), strict=True):
+                    vectors.append(encoded.vector)
+                    sentences[chunk.id] = _pool_sentences(chunk, encoded)
         if not vectors:
             return np.zeros((0, self.dimension), dtype="float32"), {}
         return np.ascontiguousarray(np.stack(vectors), dtype="float32"), sentences
 
-    def _encode(self, texts: list[str], progress: bool = False) -> list[Encoded]:
+    def _encode(self, texts: list[str], bar: tqdm) -> list[Encoded]:
         # A question is embedded while llama.cpp may hold both cores: one thread is faster than two
         # fighting over them (measured 13 ms against 60-700 ms). Batches at ingest use every core.
         threads = 1 if len(texts) <= _SMALL else self._threads
         # Texts of similar length in one batch: padding is wasted work.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out: list[Encoded | None] = [None] * len(texts)
-        starts = range(0, len(texts), self.batch_size)
-        for at in tqdm(starts, desc="embedding", unit="batch", disable=not progress):
+        for at in range(0, len(texts), self.batch_size):
             picked = order[at : at + self.batch_size]
             for i, encoded in zip(picked, self._encoder([texts[i] for i in picked], threads), strict=True):
                 out[i] = encoded
+            bar.update(len(picked))
         return out  # type: ignore[return-value]
 
 
