@@ -43,8 +43,8 @@ class Config:
     # Passages retrieved per question. The model reads only the best `prompt_sentences` sentences
     # of them (rag/focus.py); verification may cite from the whole of their articles.
     top_k: int = 6
-    # Pre-fill is ~85% of the time to the first token: whole passages (4 of them, ~280 tokens) took
-    # 1.7-1.9 s to the first token with the 1.5B model; five sentences (~200 tokens) take less.
+    # Pre-fill is most of the time to the first token: whole passages (4 of them, ~280 tokens) took
+    # 1.7-1.9 s to the first token with the 1.5B model; five sentences (~220 tokens) take 1.34-1.42 s.
     prompt_sentences: int = 5
     candidates: int = 30  # per retriever, before fusion
     fusion: str = "rrf"  # "rrf" (reciprocal rank fusion) or "weighted" (convex sum of normalised scores)
