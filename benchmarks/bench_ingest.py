@@ -2,7 +2,7 @@
 
 For each corpus size (in chunks) it generates news-like articles from templates (nothing is
 downloaded), writes them to a scratch folder, and times each stage separately with rag's own code:
-load (read + hash), chunk (pysbd sentences -> windows), embed (the configured embedder, several batch
+load (read + hash), chunk (sentencex sentences -> windows), embed (the configured embedder, several batch
 sizes), FAISS add (the IndexIDMap2(IndexFlatIP) rag uses, and an HNSW graph for comparison), the BM25
 index (rebuilt at every Assistant start), and writing a generation to disk. Sizes up to
 --end-to-end-max are also indexed for real by `rag.ingest.update_index`, start to finish.
@@ -85,13 +85,13 @@ def bench_size(target: int, args: argparse.Namespace, scratch: Path) -> tuple[li
             article.source, article.sha256, article.date, tuple(c.id for c in pieces)
         )
     chunk_s = time.perf_counter() - clock
-    row("chunk (pysbd sentences, windows)", len(chunks), chunk_s)
+    row("chunk (sentencex sentences, windows)", len(chunks), chunk_s)
     sample = chunks[: args.embed_limit]
     embed_rows: list[list[object]] = []
     vectors = None
     sentence_vectors: dict[int, np.ndarray] = {}
     for batch in args.batch_sizes:
-        embedder = Embedder(config.embedder, batch_size=batch)
+        embedder = Embedder.from_config(config, batch_size=batch)
         embedder.embed_chunks(sample[:batch])  # warm-up: first call allocates
         clock = time.perf_counter()
         # As ingest does: chunk vectors, and sentence vectors pooled from the same pass.
@@ -148,7 +148,7 @@ def bench_size(target: int, args: argparse.Namespace, scratch: Path) -> tuple[li
 
     if len(chunks) <= args.end_to_end_max:
         shutil.rmtree(config.index_dir, ignore_errors=True)
-        embedder = Embedder(config.embedder, batch_size=int(best[1]))
+        embedder = Embedder.from_config(config, batch_size=int(best[1]))
         clock = time.perf_counter()
         _, report = update_index(config, embedder=embedder)
         row("rag.ingest.update_index, start to finish", report.chunks, time.perf_counter() - clock)

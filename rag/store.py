@@ -45,6 +45,7 @@ class IndexSettings:
     dimension: int
     chunk_chars: int
     chunk_overlap: int
+    splitter: str = "pysbd"  # the sentence splitter before it was recorded
 
 
 @dataclass(frozen=True)

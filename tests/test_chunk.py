@@ -48,3 +48,16 @@ def test_sentences_do_not_cross_paragraphs():
         "First sentence here.",
         "Second one.",
     ]
+
+
+def test_abbreviations_decimals_and_quotes_do_not_end_a_sentence():
+    text = (
+        "The U.S. military said on Jan. 5 that Mr. Smith, 45, left. He paid $3.5 million to Dr. Jones Inc. on "
+        'Friday.\n\n"We will not negotiate," said Gen. Tiani. The junta met at 10 a.m. in Niamey.'
+    )
+    assert [text[s.start : s.end] for s in sentence_spans(text)] == [
+        "The U.S. military said on Jan. 5 that Mr. Smith, 45, left.",
+        "He paid $3.5 million to Dr. Jones Inc. on Friday.",
+        '"We will not negotiate," said Gen. Tiani.',
+        "The junta met at 10 a.m. in Niamey.",
+    ]

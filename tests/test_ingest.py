@@ -1,5 +1,6 @@
 """The index on disk: incremental updates, rebuilds on changed settings, crash safety, corruption."""
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -82,6 +83,19 @@ def test_changed_chunking_rebuilds_with_a_message(corpus: Config, embedder: Embe
     report = build_index(smaller, embedder=embedder, log=messages.append)
     assert report.rebuilt and any("rebuilding" in m for m in messages)
     assert StoredIndex.load(corpus.index_dir, expect=settings_for(smaller))
+
+
+def test_an_index_split_by_the_old_sentence_splitter_is_rebuilt(corpus: Config, embedder: Embedder):
+    build_index(corpus, embedder=embedder)
+    manifest_path = corpus.index_dir / current_generation(corpus.index_dir) / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    del manifest["settings"]["splitter"]  # as written before the splitter was recorded
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(StaleIndexError):
+        StoredIndex.load(corpus.index_dir, expect=settings_for(corpus))
+    messages: list[str] = []
+    assert build_index(corpus, embedder=embedder, log=messages.append).rebuilt
+    assert any("rebuilding" in m for m in messages)
 
 
 def test_a_crash_while_writing_leaves_the_old_index_usable(corpus: Config, embedder: Embedder, monkeypatch):
@@ -174,3 +188,12 @@ def test_the_int8_embedder_gives_the_float_models_vectors(embedder: Embedder, as
     texts = [text for chunk in assistant.index.chunks.values() for _, text in chunk.sentence_texts()]
     fast = Embedder("all-MiniLM-L6-v2-onnx-int8").embed(texts)
     assert (np.sum(embedder.embed(texts) * fast, axis=1) >= 0.98).all()
+
+
+def test_bfloat16_embeddings_match_float32(assistant):
+    """bfloat16 (the default where the CPU has bf16 instructions) stays within 0.995 cosine of float32
+    (measured on the seed sentences: 0.9966 at worst, 0.9996 on average; 0.9999 on whole chunks)."""
+    texts = [text for chunk in assistant.index.chunks.values() for _, text in chunk.sentence_texts()]
+    exact = Embedder(precision="float32").embed(texts)
+    fast = Embedder(precision="bfloat16").embed(texts)
+    assert (np.sum(exact * fast, axis=1) >= 0.995).all()
