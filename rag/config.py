@@ -35,7 +35,7 @@ class Config:
 
     embedder: str = "all-MiniLM-L6-v2"  # see rag.embed.EMBEDDERS; changing it rebuilds the index
     # "auto" (bfloat16 on CPUs with bf16 instructions, else float32), "float32" or "bfloat16". The
-    # vectors agree to 0.997 cosine or better, so an index built at one precision serves the other.
+    # vectors agree to 0.9999 cosine, so an index built at one precision serves the other.
     embed_precision: str = "auto"
     chunk_chars: int = 450  # two or three news sentences: small enough to cite, big enough to embed
     chunk_overlap: int = 1  # sentences shared by neighbouring chunks, so no fact is cut in two

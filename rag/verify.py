@@ -7,9 +7,11 @@ and it is cited to the sentences that hold it, wherever the model pointed.
 
 from __future__ import annotations
 
+import os
 import re
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .prompt import REFUSAL_TOKEN
 from .safety import looks_like_instruction
@@ -20,6 +22,9 @@ from .types import Hit
 # similarity(query, texts) -> one score per text, higher is closer in meaning.
 Similarity = Callable[[str, list[str]], list[float]]
 OUTLET_MARGIN = 0.1  # how much less close a second outlet's sentence may be and still be cited
+_RECURRING = 3  # sentences of an article that name something before it is what the article is about
+_CAPITALISED = re.compile(r"\b[A-Z][\w'’.-]*")
+_OPENERS = ("", ".", "!", "?", ":", '"', "“")  # what stands before a word that opens a sentence
 
 _MARKERS = re.compile(r"\s*((?:\[\d+(?:\s*,\s*\d+)*\](?:\s*,\s*)?)+)")
 _LEADING = re.compile(r"^[\s.,;:!?]+")
@@ -44,6 +49,9 @@ class Evidence:
     terms: frozenset[str]
     numbers: frozenset[str]
     number: int | None  # its number in the prompt, None if the model did not see it
+    # Terms of this sentence, of its neighbours and of names its article keeps coming back to:
+    # what a reader of this sentence knows it is about.
+    context: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -105,27 +113,49 @@ def evidence_pool(hits: list[Hit], index: StoredIndex, shown: list[tuple[str, in
             if source not in sources:
                 sources.append(source)
     pool: list[Evidence] = []
-    seen: set[tuple[str, int]] = set()
     for source in sources:
+        article: dict[int, Evidence] = {}
         for chunk_id in index.documents[source].chunk_ids:
             chunk = index.chunks[chunk_id]
             for span, text in chunk.sentence_texts():
-                if (source, span.start) in seen or looks_like_instruction(text):
+                if span.start in article or looks_like_instruction(text):
                     continue
-                seen.add((source, span.start))
-                pool.append(
-                    Evidence(
-                        source,
-                        chunk.date,
-                        span.start,
-                        span.end,
-                        text,
-                        frozenset(content_terms(text)),
-                        frozenset(numbers(text)),
-                        numbers_shown.get((source, span.start)),
-                    )
+                article[span.start] = Evidence(
+                    source,
+                    chunk.date,
+                    span.start,
+                    span.end,
+                    text,
+                    frozenset(content_terms(text)),
+                    frozenset(numbers(text)),
+                    numbers_shown.get((source, span.start)),
                 )
+        pool += _in_context(sorted(article.values(), key=lambda e: e.start))
     return pool
+
+
+def _in_context(sentences: list[Evidence]) -> list[Evidence]:
+    """The article's sentences (in order) with their context filled in."""
+    mentions = Counter(term for e in sentences for term in e.terms)
+    recurring = frozenset(term for term, n in mentions.items() if n >= _RECURRING)
+    return [
+        replace(e, context=recurring.union(*(n.terms for n in sentences[max(i - 1, 0) : i + 2])))
+        for i, e in enumerate(sentences)
+    ]
+
+
+def same_name(a: str, b: str) -> bool:
+    """Two terms name the same thing, a country and its people included: Nigeria and the
+    Nigerian capital, Russia's and Russian, China and Chinese (stems "china" and "chines")."""
+    shared = len(os.path.commonprefix([a, b]))
+    return a == b or shared >= max(4, min(len(a), len(b)) - 1)
+
+
+def names(text: str) -> set[str]:
+    """Terms of the capitalised words that do not open a sentence: the people, places and bodies
+    a question is about."""
+    found = [m.group() for m in _CAPITALISED.finditer(text) if text[: m.start()].rstrip()[-1:] not in _OPENERS]
+    return set(terms(" ".join(found)))
 
 
 def prompt_sentences(pool: list[Evidence]) -> list[Evidence]:
@@ -145,6 +175,7 @@ def verify_claim(
     """Keep a claim only if article sentences hold its new content; cite the ones that best answer
     the question with it (by meaning, not just shared words), one per outlet."""
     asked = content_terms(question) - POLARITY
+    named = names(question)
     new = claim_content(claim.text, question)
     if not new:
         return Verdict(claim, "uninformative")
@@ -159,6 +190,10 @@ def verify_claim(
         # A sentence that shares nothing with the question is not evidence for an answer to it;
         # this is also what stops an instruction planted in an article from being "supported".
         and (e.terms & asked or not asked)
+        # A sentence about someone else does not answer for the one asked about: "What did China
+        # say?" is not answered by what Paris said. The names a question asks about must stand in
+        # the sentence, beside it, or run through its article.
+        and all(any(same_name(name, term) for term in e.context) for name in named)
     ]
     if not supporting:
         return Verdict(claim, "unsupported")

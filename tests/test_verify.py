@@ -2,7 +2,7 @@
 
 import pytest
 
-from rag.verify import Claim, evidence_pool, is_refusal, parse_claims, prompt_sentences, verify_claim
+from rag.verify import Claim, evidence_pool, is_refusal, names, parse_claims, prompt_sentences, verify_claim
 
 from .conftest import TROOPS
 
@@ -92,3 +92,36 @@ def test_the_opposite_claim_and_a_bare_yes_are_not_answers(paris_pool, similarit
 def test_a_negation_the_articles_do_not_state_is_unsupported(pool, similarity):
     claim = Claim("Italy did not have troops in Niger", (1,))
     assert verify_claim(claim, QUESTION, pool, 0.75, similarity).status == "unsupported"
+
+
+CHINA = "What did China say about the coup in Niger?"
+
+
+def test_what_one_party_said_is_not_an_answer_for_another(assistant, similarity):
+    # Paris said it; China is named once in the articles, in another paragraph.
+    pool = evidence_pool(assistant.retriever.search(CHINA), assistant.index)
+    claim = Claim(
+        "China has made it clear that it does not recognize Niger's coup leaders as legitimate authorities", (1,)
+    )
+    assert verify_claim(claim, CHINA, pool, 0.75, similarity).status == "unsupported"
+    said = Claim("Paris has made it clear that it does not recognize them as legitimate authorities", (1,))
+    assert verify_claim(said, PARIS, pool, 0.75, similarity).status == "supported"
+
+
+def test_a_country_and_its_adjective_are_one_name(assistant, similarity):
+    question = "What is the capital of Nigeria according to the articles?"
+    pool = evidence_pool(assistant.retriever.search(question), assistant.index)
+    verdict = verify_claim(Claim("Abuja", (1,)), question, pool, 0.75, similarity)
+    assert verdict.status == "supported" and "Nigerian capital, Abuja" in verdict.evidence[0].text
+
+
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        ("What did China say about the coup in Niger?", {"china", "niger"}),
+        ('He said: "Which way?" Then Paris answered.', {"pari"}),
+        ("which countries had troops in niger?", set()),
+    ],
+)
+def test_names_are_capitalised_words_that_do_not_open_a_sentence(question, expected):
+    assert names(question) == expected
