@@ -11,6 +11,7 @@ from .config import Config
 from .errors import (
     ArticleError,
     BackendError,
+    ConfigError,
     CorruptIndexError,
     IndexNotFoundError,
     ModelIntegrityError,
@@ -30,6 +31,7 @@ __all__ = [
     "ArticleError",
     "Assistant",
     "BackendError",
+    "ConfigError",
     "Chunk",
     "Citation",
     "Config",

@@ -21,8 +21,10 @@ from .verify import (
     Claim,
     Evidence,
     Verdict,
+    about,
     evidence_pool,
     is_refusal,
+    names,
     parse_claims,
     prompt_sentences,
     strongest_sentences,
@@ -170,6 +172,9 @@ class Assistant:
         nothing falls back to quoting the sentence the model pointed at."""
         restated = [v for v in verdicts if v.status == "uninformative"]
         pointed = {n for v in restated for n in v.claim.cited}
+        # Only sentences about what the question names may be quoted or shown again.
+        named = names(question)
+        pool = [e for e in pool if about(e, named)]
         quote = [
             e for score, e in strongest_sentences(question, [e for e in pool if e.number in pointed], 1) if score >= 0.5
         ]

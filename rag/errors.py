@@ -5,6 +5,10 @@ class RagError(Exception):
     """Base class: the CLI and the page show the message as it is."""
 
 
+class ConfigError(RagError, ValueError):
+    """A setting has a value rag does not know."""
+
+
 class QuestionError(RagError, ValueError):
     """The question is empty, too long, or not text."""
 

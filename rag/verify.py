@@ -7,7 +7,6 @@ and it is cited to the sentences that hold it, wherever the model pointed.
 
 from __future__ import annotations
 
-import os
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -24,7 +23,10 @@ Similarity = Callable[[str, list[str]], list[float]]
 OUTLET_MARGIN = 0.1  # how much less close a second outlet's sentence may be and still be cited
 _RECURRING = 3  # sentences of an article that name something before it is what the article is about
 _CAPITALISED = re.compile(r"\b[A-Z][\w'’.-]*")
-_OPENERS = ("", ".", "!", "?", ":", '"', "“")  # what stands before a word that opens a sentence
+_OPENERS = '.!?:"“'  # what ends the word before one that opens a sentence
+_ABBREVIATION = re.compile(r"[A-Z][a-z]{0,3}\.")  # Mr. Dr. Gen. Sen. Jan.: no sentence ends there
+# What a place's name gains to become its people's or its adjective, as stems (Chinese -> chines).
+_ADJECTIVE_ENDINGS = frozenset({"n", "an", "ian", "ien", "es", "ese", "i", "ish"})
 
 _MARKERS = re.compile(r"\s*((?:\[\d+(?:\s*,\s*\d+)*\](?:\s*,\s*)?)+)")
 _LEADING = re.compile(r"^[\s.,;:!?]+")
@@ -145,17 +147,36 @@ def _in_context(sentences: list[Evidence]) -> list[Evidence]:
 
 
 def same_name(a: str, b: str) -> bool:
-    """Two terms name the same thing, a country and its people included: Nigeria and the
-    Nigerian capital, Russia's and Russian, China and Chinese (stems "china" and "chines")."""
-    shared = len(os.path.commonprefix([a, b]))
-    return a == b or shared >= max(4, min(len(a), len(b)) - 1)
+    """Two terms name the same place or its people, for regular adjectives: Nigeria and Nigerian,
+    Russia and Russian, Italy and Italian, China and Chinese (stems "china" and "chines"). Not
+    France and French, and not Niger and Nigeria ("ia" is not an adjective's ending), though Niger
+    and Nigerian do match."""
+    short, long = sorted((a, b), key=len)
+    if long.startswith(short):
+        return long[len(short) :] in _ADJECTIVE_ENDINGS or not long[len(short) :]
+    return short[-1:] in "aeiouy" and long.startswith(short[:-1]) and long[len(short) - 1 :] in _ADJECTIVE_ENDINGS
 
 
 def names(text: str) -> set[str]:
     """Terms of the capitalised words that do not open a sentence: the people, places and bodies
-    a question is about."""
-    found = [m.group() for m in _CAPITALISED.finditer(text) if text[: m.start()].rstrip()[-1:] not in _OPENERS]
+    a question is about. Acronyms ("U.S.", "ECOWAS") are left out, since the articles may spell
+    them out, and so are titles ("Mr."). In a question in capitals or title case (every word of
+    four letters or more capitalised) capitals mark nothing, so it names nothing."""
+    found = []
+    long_words = re.findall(r"[^\W\d_][\w'’]{3,}", text)
+    if len(long_words) >= 3 and all(w[0].isupper() for w in long_words):
+        return set()
+    for m in _CAPITALISED.finditer(text):
+        word, before = m.group(), text[: m.start()].split()
+        opens = not before or (before[-1][-1] in _OPENERS and not _ABBREVIATION.fullmatch(before[-1]))
+        if not (opens or _ABBREVIATION.fullmatch(word) or word.rstrip(".").isupper() or "." in word.rstrip(".")):
+            found.append(word)
     return set(terms(" ".join(found)))
+
+
+def about(e: Evidence, named: set[str]) -> bool:
+    """The sentence, read in its article, is about every one of these names."""
+    return all(any(same_name(name, term) for term in e.context) for name in named)
 
 
 def prompt_sentences(pool: list[Evidence]) -> list[Evidence]:
@@ -193,7 +214,7 @@ def verify_claim(
         # A sentence about someone else does not answer for the one asked about: "What did China
         # say?" is not answered by what Paris said. The names a question asks about must stand in
         # the sentence, beside it, or run through its article.
-        and all(any(same_name(name, term) for term in e.context) for name in named)
+        and about(e, named)
     ]
     if not supporting:
         return Verdict(claim, "unsupported")

@@ -8,7 +8,7 @@ import faiss
 import numpy as np
 import pytest
 
-from rag import Config, CorruptIndexError, IndexNotFoundError, StaleIndexError, build_index
+from rag import Config, ConfigError, CorruptIndexError, IndexNotFoundError, StaleIndexError, build_index
 from rag.embed import Embedder
 from rag.ingest import settings_for
 from rag.retrieve import Retriever
@@ -178,23 +178,37 @@ def test_the_int8_embedder_is_a_separate_index_that_still_finds_the_evidence(cor
     assert index.settings.embedder == "all-MiniLM-L6-v2-onnx-int8"
     with pytest.raises(StaleIndexError):
         StoredIndex.load(fast.index_dir, expect=settings_for(corpus))
-    hits = Retriever(index, Embedder(fast.embedder), fast).search("Which countries had troops in Niger?", k=3)
+    hits = Retriever(index, Embedder.from_config(fast), fast).search("Which countries had troops in Niger?", k=3)
     assert any(TROOPS in h.chunk.text for h in hits)
 
 
-def test_the_int8_embedder_gives_the_float_models_vectors(embedder: Embedder, assistant):
+def test_the_int8_embedder_gives_the_float_models_vectors(assistant):
     """ONNX Runtime with int8 weights stays within 0.98 cosine of the float model (measured 0.99 on
     the seed sentences; torch's per-tensor dynamic quantisation gave 0.94)."""
     texts = [text for chunk in assistant.index.chunks.values() for _, text in chunk.sentence_texts()]
     fast = Embedder("all-MiniLM-L6-v2-onnx-int8").embed(texts)
-    assert (np.sum(embedder.embed(texts) * fast, axis=1) >= 0.98).all()
+    assert (np.sum(Embedder(precision="float32").embed(texts) * fast, axis=1) >= 0.98).all()
 
 
 def test_bfloat16_embeddings_match_float32(assistant):
     """bfloat16 (the default where the CPU has bf16 instructions) stays within 0.999 cosine of float32
     (0.99993 at worst on the seed sentences), and its vectors are unit length."""
     texts = [text for chunk in assistant.index.chunks.values() for _, text in chunk.sentence_texts()]
-    exact = Embedder(precision="float32").embed(texts)
-    fast = Embedder(precision="bfloat16").embed(texts)
-    assert (np.sum(exact * fast, axis=1) >= 0.999).all()
-    assert np.allclose(np.linalg.norm(fast, axis=1), 1.0, atol=1e-5)
+    exact, fast = Embedder(precision="float32"), Embedder(precision="bfloat16")
+    assert fast.precision == "bfloat16" and exact.precision == "float32"
+    vectors = fast.embed(texts)
+    assert (np.sum(exact.embed(texts) * vectors, axis=1) >= 0.999).all()
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    # The sentence vectors pooled at ingest agree too: an index built at one precision serves the other.
+    chunks = list(assistant.index.chunks.values())
+    (exact_chunks, exact_sentences), (fast_chunks, fast_sentences) = (
+        exact.embed_chunks(chunks),
+        fast.embed_chunks(chunks),
+    )
+    assert (np.sum(exact_chunks * fast_chunks, axis=1) >= 0.999).all()
+    assert min(float(np.sum(exact_sentences[c.id] * fast_sentences[c.id], axis=1).min()) for c in chunks) >= 0.999
+
+
+def test_an_unknown_precision_is_a_clear_error():
+    with pytest.raises(ConfigError, match="bfloat16"):
+        Embedder(precision="fp8")

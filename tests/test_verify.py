@@ -2,7 +2,17 @@
 
 import pytest
 
-from rag.verify import Claim, evidence_pool, is_refusal, names, parse_claims, prompt_sentences, verify_claim
+from rag.text import terms
+from rag.verify import (
+    Claim,
+    evidence_pool,
+    is_refusal,
+    names,
+    parse_claims,
+    prompt_sentences,
+    same_name,
+    verify_claim,
+)
 
 from .conftest import TROOPS
 
@@ -120,8 +130,29 @@ def test_a_country_and_its_adjective_are_one_name(assistant, similarity):
     [
         ("What did China say about the coup in Niger?", {"china", "niger"}),
         ('He said: "Which way?" Then Paris answered.', {"pari"}),
+        ("What did Mr. Bazoum say?", {"bazoum"}),  # a title's full stop does not open a sentence
+        ("Did the U.S. or ECOWAS send troops to Niger?", {"niger"}),  # acronyms may be spelt out
         ("which countries had troops in niger?", set()),
+        ("Which Countries Had Troops In Niger?", set()),  # title case: capitals mark nothing
     ],
 )
 def test_names_are_capitalised_words_that_do_not_open_a_sentence(question, expected):
     assert names(question) == expected
+
+
+@pytest.mark.parametrize(
+    "a, b, same",
+    [
+        ("Nigeria", "Nigerian", True),
+        ("Russia", "Russian", True),
+        ("Italy", "Italian", True),
+        ("China", "Chinese", True),
+        ("Niger", "Nigeria", False),
+        ("Nigeria", "Nigerien", False),
+        ("Iran", "Iraq", False),
+        ("Austria", "Australia", False),
+    ],
+)
+def test_a_place_matches_its_adjective_but_not_its_neighbour(a, b, same):
+    (x,), (y,) = terms(a), terms(b)
+    assert same_name(x, y) is same
