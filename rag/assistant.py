@@ -34,6 +34,7 @@ from .verify import (
 REFUSAL = "The articles don't say."
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _LEADING_JOIN = re.compile(r"^(?:and|but|while|whereas|also)\b[\s,]*", re.IGNORECASE)
+_STANDS_ALONE = re.compile(r"^(?:(?:and|but|while|whereas|also|or)\b|[A-Z0-9])")  # a list item or a new subject
 
 
 def clean_question(question: object, max_chars: int) -> str:
@@ -136,7 +137,7 @@ class Assistant:
         verdicts = self._verify(draft, question, pool, passages)
         if not any(v.status == "supported" for v in verdicts):
             verdicts = self._recover(question, verdicts, pool, timings)
-        text, citations = compose(verdicts)
+        text, citations = compose(quote_headless(verdicts, pool))
         timings["verify"] = time.perf_counter() - clock - timings.get("retry", 0.0)
         yield Answer(
             question=question,
@@ -190,7 +191,28 @@ class Assistant:
         retried = self._verify(retry, question, pool, narrowed)
         if any(v.status == "supported" for v in retried) or not quote:
             return retried
-        return [Verdict(Claim(f"The articles say: “{quote[0].text}”", ()), "supported", (quote[0],))]
+        return [quoted(quote[0])]
+
+
+def quoted(evidence: Evidence) -> Verdict:
+    return Verdict(Claim(f"The articles say: “{evidence.text}”", ()), "supported", (evidence,))
+
+
+def quote_headless(verdicts: list[Verdict], pool: list[Evidence]) -> list[Verdict]:
+    """A claim that goes on a sentence whose first claim was dropped ("Mali and Burkina Faso [1]
+    revoked agreements with France [2]") would say, alone, what the articles do not: who did it.
+    The article sentence holding most of its words is quoted instead. A list item ("and Germany
+    [2]") stands alone."""
+    kept: list[Verdict] = []
+    headless = False
+    for verdict in verdicts:
+        if verdict.claim.opens_sentence:
+            headless = verdict.status == "unsupported"
+        elif headless and verdict.status == "supported" and not _STANDS_ALONE.match(verdict.claim.text):
+            verdict = quoted(strongest_sentences(verdict.claim.text, pool, 1)[0][1])
+        if verdict not in kept:
+            kept.append(verdict)
+    return kept
 
 
 def compose(verdicts: list[Verdict]) -> tuple[str, tuple[Citation, ...]]:

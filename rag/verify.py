@@ -21,6 +21,7 @@ from .types import Hit
 # similarity(query, texts) -> one score per text, higher is closer in meaning.
 Similarity = Callable[[str, list[str]], list[float]]
 OUTLET_MARGIN = 0.1  # how much less close a second outlet's sentence may be and still be cited
+_RESTATED = 0.5  # share of the question's words an answer repeats that its evidence must exceed nearby
 _RECURRING = 3  # sentences of an article that name something before it is what the article is about
 _CAPITALISED = re.compile(r"\b[A-Z][\w'’.-]*")
 _OPENERS = '.!?:"“'  # what ends the word before one that opens a sentence
@@ -61,6 +62,7 @@ class Claim:
     text: str  # as the model wrote it, without citation markers
     cited: tuple[int, ...]  # sentence numbers the model gave
     opens_sentence: bool = False  # the claim starts a new sentence (not "..., and B [2]")
+    sentence: str = ""  # the whole sentence of the draft it is part of, without citation markers
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,13 @@ def parse_claims(draft: str) -> list[Claim]:
                 Claim(body.rstrip(".") if not markers else body, tuple(int(n) for n in _NUMBER.findall(markers)), opens)
             )
         pos = end
-    return claims
+    # "Mali and Burkina Faso [1] revoked agreements with France [2]" is one statement in two claims.
+    sentences: list[list[Claim]] = []
+    for claim in claims:
+        if claim.opens_sentence or not sentences:
+            sentences.append([])
+        sentences[-1].append(claim)
+    return [replace(c, sentence=" ".join(p.text for p in group)) for group in sentences for c in group]
 
 
 def evidence_pool(hits: list[Hit], index: StoredIndex, shown: list[tuple[str, int]] | None = None) -> list[Evidence]:
@@ -197,6 +205,8 @@ def verify_claim(
     the question with it (by meaning, not just shared words), one per outlet."""
     asked = content_terms(question) - POLARITY
     named = names(question)
+    # The question's words the answer repeats as part of what it states ("... revoked agreements").
+    restated = content_terms(claim.sentence or claim.text) & asked
     new = claim_content(claim.text, question)
     if not new:
         return Verdict(claim, "uninformative")
@@ -215,6 +225,12 @@ def verify_claim(
         # say?" is not answered by what Paris said. The names a question asks about must stand in
         # the sentence, beside it, or run through its article.
         and about(e, named)
+        # ...and what the answer's sentence takes from the question must be said there too, more
+        # than half of it: "Mali and Burkina Faso [1] revoked agreements with France" is not
+        # supported by a sentence where they expelled troops from France, though it shares
+        # "countries" and "troops" with "which of the countries that had troops in Niger revoked
+        # agreements?"; nor "China had troops in Niger" by one where China watches the region.
+        and (coverage(restated, e.context) > _RESTATED or not restated)
     ]
     if not supporting:
         return Verdict(claim, "unsupported")

@@ -2,6 +2,7 @@
 
 import pytest
 
+from rag.assistant import quote_headless
 from rag.text import terms
 from rag.verify import (
     Claim,
@@ -156,3 +157,31 @@ def test_names_are_capitalised_words_that_do_not_open_a_sentence(question, expec
 def test_a_place_matches_its_adjective_but_not_its_neighbour(a, b, same):
     (x,), (y,) = terms(a), terms(b)
     assert same_name(x, y) is same
+
+
+REVOKED = "Which of the countries that had troops in Niger revoked agreements?"
+
+
+def test_what_the_answer_repeats_from_the_question_must_be_said_where_it_is_cited(assistant, similarity):
+    """ "Mali and Burkina Faso [1] revoked agreements with France [2]": the first claim's sentence
+    (they expelled troops from France) shares "countries" and "troops" with the question, but not
+    the "revoked agreements" the answer says of them."""
+    pool = evidence_pool(assistant.retriever.search(REVOKED), assistant.index)
+    subject, predicate = parse_claims("Mali and Burkina Faso [1] revoked agreements with France [2].")
+    assert subject.sentence == predicate.sentence == "Mali and Burkina Faso revoked agreements with France"
+    assert verify_claim(subject, REVOKED, pool, 0.75, similarity).status == "unsupported"
+    coup = parse_claims("Niger's coup leaders [1] revoked agreements with France [1].")[0]
+    assert verify_claim(coup, REVOKED, pool, 0.75, similarity).status == "supported"
+
+
+def test_a_claim_left_without_its_subject_is_quoted_from_the_articles(assistant, similarity):
+    pool = evidence_pool(assistant.retriever.search(REVOKED), assistant.index)
+    claims = parse_claims("Mali and Burkina Faso [1] revoked agreements with France [2].")
+    verdicts = quote_headless([verify_claim(c, REVOKED, pool, 0.75, similarity) for c in claims], pool)
+    assert len(verdicts) == 2 and verdicts[0].status == "unsupported"
+    assert verdicts[1].claim.text.startswith("The articles say: “In response, Niger’s coup leaders have revoked")
+    # A list item stands on its own when the item before it is dropped.
+    listed = parse_claims("Spain [1] and the United States [2].")
+    kept = quote_headless([verify_claim(c, QUESTION, pool, 0.75, similarity) for c in listed], pool)
+    assert [v.status for v in kept] == ["unsupported", "supported"]
+    assert kept[1].claim.text.startswith("and the United States")
