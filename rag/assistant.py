@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from functools import lru_cache
 
 from .config import Config
@@ -16,6 +17,7 @@ from .ingest import update_index
 from .prompt import REFUSAL_TOKEN, build_messages
 from .retrieve import Filters, Retriever
 from .store import StoredIndex
+from .text import numbers
 from .types import Answer, Citation
 from .verify import (
     Claim,
@@ -137,7 +139,7 @@ class Assistant:
         verdicts = self._verify(draft, question, pool, passages)
         if not any(v.status == "supported" for v in verdicts):
             verdicts = self._recover(question, verdicts, pool, timings)
-        text, citations = compose(quote_headless(verdicts, pool))
+        text, citations = compose(quote_headless(verdicts, pool, question))
         timings["verify"] = time.perf_counter() - clock - timings.get("retry", 0.0)
         yield Answer(
             question=question,
@@ -195,21 +197,28 @@ class Assistant:
 
 
 def quoted(evidence: Evidence) -> Verdict:
-    return Verdict(Claim(f"The articles say: “{evidence.text}”", ()), "supported", (evidence,))
+    return Verdict(Claim(f"The articles say: “{evidence.text}”", (), opens_sentence=True), "supported", (evidence,))
 
 
-def quote_headless(verdicts: list[Verdict], pool: list[Evidence]) -> list[Verdict]:
+def quote_headless(verdicts: list[Verdict], pool: list[Evidence], question: str) -> list[Verdict]:
     """A claim that goes on a sentence whose first claim was dropped ("Mali and Burkina Faso [1]
     revoked agreements with France [2]") would say, alone, what the articles do not: who did it.
-    The article sentence holding most of its words is quoted instead. A list item ("and Germany
-    [2]") stands alone."""
+    The article sentence about the question's names that holds most of its words (and all its
+    numbers) is quoted instead, or the claim is dropped. A list item ("and Germany [2]") or a new
+    subject stands alone, and what follows it in the sentence stands on it."""
+    named = names(question)
     kept: list[Verdict] = []
     headless = False
     for verdict in verdicts:
         if verdict.claim.opens_sentence:
             headless = verdict.status == "unsupported"
-        elif headless and verdict.status == "supported" and not _STANDS_ALONE.match(verdict.claim.text):
-            verdict = quoted(strongest_sentences(verdict.claim.text, pool, 1)[0][1])
+        elif headless and verdict.status == "supported":
+            if _STANDS_ALONE.match(verdict.claim.text):
+                headless = False
+            else:
+                candidates = [e for e in pool if about(e, named) and numbers(verdict.claim.text) <= e.numbers]
+                best = strongest_sentences(verdict.claim.text, candidates, 1)
+                verdict = quoted(best[0][1]) if best and best[0][0] >= 0.5 else replace(verdict, status="unsupported")
         if verdict not in kept:
             kept.append(verdict)
     return kept
@@ -241,7 +250,7 @@ def compose(verdicts: list[Verdict]) -> tuple[str, tuple[Citation, ...]]:
                 parts[-1] += "."
         parts.append(f"{claim} {''.join(markers)}".strip())
     text = " ".join(parts)
-    if not re.search(r"[.!?]\s*(?:\[\d+\])*$", text):
+    if not re.search(r"[.!?][”\"]?\s*(?:\[\d+\])*$", text):
         text += "."
     return text, tuple(numbering.values())
 

@@ -205,11 +205,11 @@ def verify_claim(
     the question with it (by meaning, not just shared words), one per outlet."""
     asked = content_terms(question) - POLARITY
     named = names(question)
-    # The question's words the answer repeats as part of what it states ("... revoked agreements").
-    restated = content_terms(claim.sentence or claim.text) & asked
     new = claim_content(claim.text, question)
     if not new:
         return Verdict(claim, "uninformative")
+    # The question's words the answer repeats as part of what it states ("... revoked agreements").
+    restated = content_terms(claim.sentence or claim.text) & asked
     claim_numbers = numbers(claim.text)
     supporting = [
         e
@@ -225,11 +225,13 @@ def verify_claim(
         # say?" is not answered by what Paris said. The names a question asks about must stand in
         # the sentence, beside it, or run through its article.
         and about(e, named)
-        # ...and what the answer's sentence takes from the question must be said there too, more
-        # than half of it: "Mali and Burkina Faso [1] revoked agreements with France" is not
-        # supported by a sentence where they expelled troops from France, though it shares
-        # "countries" and "troops" with "which of the countries that had troops in Niger revoked
-        # agreements?"; nor "China had troops in Niger" by one where China watches the region.
+        # ...and more than half of what the answer's sentence takes from the question must be said
+        # in it, beside it, or throughout its article: "Mali and Burkina Faso [1] revoked agreements
+        # with France" is not supported by a sentence where they expelled troops from France, though
+        # it shares "countries" and "troops" with "which of the countries that had troops in Niger
+        # revoked agreements?"; nor "China had troops in Niger" by one where China watches the region.
+        # (Measured on 52 own questions: "at least half", or leaving names out, either let "the
+        # general who leads Niger's junta is Bazoum" through or refused "Prigozhin leads Wagner".)
         and (coverage(restated, e.context) > _RESTATED or not restated)
     ]
     if not supporting:

@@ -1,8 +1,10 @@
 """Claim verification against article sentences, with the real embedder for citation choice."""
 
+from dataclasses import replace
+
 import pytest
 
-from rag.assistant import quote_headless
+from rag.assistant import compose, quote_headless
 from rag.text import terms
 from rag.verify import (
     Claim,
@@ -170,6 +172,8 @@ def test_what_the_answer_repeats_from_the_question_must_be_said_where_it_is_cite
     subject, predicate = parse_claims("Mali and Burkina Faso [1] revoked agreements with France [2].")
     assert subject.sentence == predicate.sentence == "Mali and Burkina Faso revoked agreements with France"
     assert verify_claim(subject, REVOKED, pool, 0.75, similarity).status == "unsupported"
+    # The same claim alone, with nothing taken from the question, is what the words alone support.
+    assert verify_claim(replace(subject, sentence=""), REVOKED, pool, 0.75, similarity).status == "supported"
     coup = parse_claims("Niger's coup leaders [1] revoked agreements with France [1].")[0]
     assert verify_claim(coup, REVOKED, pool, 0.75, similarity).status == "supported"
 
@@ -177,11 +181,16 @@ def test_what_the_answer_repeats_from_the_question_must_be_said_where_it_is_cite
 def test_a_claim_left_without_its_subject_is_quoted_from_the_articles(assistant, similarity):
     pool = evidence_pool(assistant.retriever.search(REVOKED), assistant.index)
     claims = parse_claims("Mali and Burkina Faso [1] revoked agreements with France [2].")
-    verdicts = quote_headless([verify_claim(c, REVOKED, pool, 0.75, similarity) for c in claims], pool)
-    assert len(verdicts) == 2 and verdicts[0].status == "unsupported"
-    assert verdicts[1].claim.text.startswith("The articles say: “In response, Niger’s coup leaders have revoked")
-    # A list item stands on its own when the item before it is dropped.
+    verdicts = quote_headless([verify_claim(c, REVOKED, pool, 0.75, similarity) for c in claims], pool, REVOKED)
+    assert [v.status for v in verdicts] == ["unsupported", "supported"]
+    text, citations = compose(verdicts)
+    assert text.startswith("The articles say: “In response, Niger’s coup leaders have revoked various military")
+    assert text.endswith("authorities.” [1]") and len(citations) == 1
+
+
+def test_a_list_item_or_a_new_subject_stands_alone_when_the_first_claim_is_dropped(assistant, similarity):
+    pool = evidence_pool(assistant.retriever.search(QUESTION), assistant.index)
     listed = parse_claims("Spain [1] and the United States [2].")
-    kept = quote_headless([verify_claim(c, QUESTION, pool, 0.75, similarity) for c in listed], pool)
+    kept = quote_headless([verify_claim(c, QUESTION, pool, 0.75, similarity) for c in listed], pool, QUESTION)
     assert [v.status for v in kept] == ["unsupported", "supported"]
-    assert kept[1].claim.text.startswith("and the United States")
+    assert compose(kept)[0].startswith("The United States [1]")
