@@ -35,8 +35,9 @@ from .verify import (
 
 REFUSAL = "The articles don't say."
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_LEADING_JOIN = re.compile(r"^(?:and|but|while|whereas|also)\b[\s,]*", re.IGNORECASE)
-_STANDS_ALONE = re.compile(r"^(?:(?:and|but|while|whereas|also|or)\b|[A-Z0-9])")  # a list item or a new subject
+_JOINS = "and|but|while|whereas|also"  # words that join a claim to the one before it
+_LEADING_JOIN = re.compile(rf"^(?:{_JOINS})\b[\s,]*", re.IGNORECASE)
+_STANDS_ALONE = re.compile(rf"^(?:(?:{_JOINS}|or)\b|[A-Z0-9])")  # a list item or a new subject
 
 
 def clean_question(question: object, max_chars: int) -> str:

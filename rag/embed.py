@@ -143,9 +143,8 @@ def _pool_sentences(chunk: Chunk, encoded: Encoded) -> np.ndarray:
     for sentence in chunk.sentences:
         inside = real & (starts >= sentence.start) & (ends <= sentence.end)
         # A sentence cut off by the model's length limit keeps the chunk's vector.
-        vector = encoded.tokens[inside].mean(axis=0) if inside.any() else encoded.vector
-        rows.append(vector / (np.linalg.norm(vector) or 1.0))
-    return np.array(rows, dtype="float32")
+        rows.append(encoded.tokens[inside].mean(axis=0) if inside.any() else encoded.vector)
+    return _normalise(np.array(rows, dtype="float32"))
 
 
 def _normalise(rows: np.ndarray) -> np.ndarray:
@@ -175,7 +174,8 @@ def _weights(spec: EmbedderSpec) -> Path:
 
 
 class _TorchEncoder:
-    """The float weights in PyTorch, through sentence-transformers (mean pooling, normalised)."""
+    """The weights in PyTorch (float32 or bfloat16), through sentence-transformers (mean pooling,
+    normalised)."""
 
     def __init__(self, folder: Path, spec: EmbedderSpec, precision: str) -> None:
         import torch
