@@ -1,5 +1,6 @@
-"""Hybrid retrieval: FAISS dense search and BM25 fused by reciprocal rank, then diversified (MMR)
-so near-identical passages from two outlets do not crowd the evidence out of the top k."""
+"""Hybrid retrieval: FAISS dense search and BM25 over chunks, plus each chunk's best sentence,
+fused by reciprocal rank, then diversified (MMR) so near-identical passages (the same sentence in
+two overlapping chunks, the same story from two outlets) do not crowd the evidence out of the top k."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from .config import Config
 from .embed import Embedder
 from .keyword import KeywordIndex
 from .store import StoredIndex
-from .types import Chunk, Hit
+from .text import terms
+from .types import Chunk, Hit, Span
 
 MODES = ("hybrid", "dense", "keyword")
+Ranked = list[tuple[int, float]]  # (chunk id, score), best first
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,20 @@ class Filters:
 
     def __bool__(self) -> bool:
         return bool(self.sources or self.date_from or self.date_to)
+
+
+@dataclass(frozen=True)
+class SentenceMatch:
+    """A chunk's sentence that best matches the question: the share of the question's words it
+    holds, weighted by rarity (BM25's idf), with closeness in meaning to break ties."""
+
+    span: Span
+    words: float
+    closeness: float
+
+    @property
+    def key(self) -> tuple[float, float]:
+        return (self.words, self.closeness)
 
 
 class Retriever:
@@ -60,39 +77,60 @@ class Retriever:
         if allowed is not None and not len(allowed):
             return []
         n = self.config.candidates
-        dense = self._dense(question, n, allowed, query) if mode != "keyword" else []
         keyword = self.keyword.search(question, n, allowed) if mode != "dense" else []
-        if mode == "dense":
-            return [self._hit(i, s, dense_rank=r) for r, (i, s) in enumerate(dense[:k])]
         if mode == "keyword":
-            return [self._hit(i, s, keyword_rank=r) for r, (i, s) in enumerate(keyword[:k])]
-        return self._diversify(self._fuse(dense, keyword), k)
+            return [self._hit(i, s, {"keyword": r}) for r, (i, s) in enumerate(keyword[:k])]
+        if query is None:
+            query = self.embedder.embed([question])[0]
+        dense = self._dense(query, n, allowed)
+        if mode == "dense":
+            return [self._hit(i, s, {"dense": r}) for r, (i, s) in enumerate(dense[:k])]
+        candidates = list(dict.fromkeys(i for i, _ in dense + keyword))
+        best = self._best_sentences(question, query, candidates)
+        by_sentence = sorted(candidates, key=lambda i: best[i].key, reverse=True)
+        sentence = [(i, best[i].words) for i in by_sentence]
+        hits = self._fuse({"dense": dense, "keyword": keyword, "sentence": sentence})
+        return self._diversify(hits, {i: (self.index.chunks[i].source, m.span.start) for i, m in best.items()}, k)
 
     def _allowed(self, filters: Filters | None) -> np.ndarray | None:
         if not filters:
             return None
         return np.array([c.id for c in self.index.chunks.values() if filters.admits(c)], dtype="int64")
 
-    def _dense(
-        self, question: str, n: int, allowed: np.ndarray | None, query: np.ndarray | None
-    ) -> list[tuple[int, float]]:
+    def _dense(self, query: np.ndarray, n: int, allowed: np.ndarray | None) -> Ranked:
         import faiss
 
         if not self.index.vectors.ntotal:
             return []
         # One query does not pay for a thread team; two threads racing llama.cpp were 30x slower.
         faiss.omp_set_num_threads(1)
-        if query is None:
-            query = self.embedder.embed([question])[0]
         params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed)) if allowed is not None else None
         scores, ids = self.index.vectors.search(query[None, :], min(n, self.index.vectors.ntotal), params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
-    def _fuse(self, dense: list[tuple[int, float]], keyword: list[tuple[int, float]]) -> list[Hit]:
-        """One list from the two: reciprocal rank fusion (the default), or with fusion="weighted" a
+    def _best_sentences(self, question: str, query: np.ndarray, candidates: list[int]) -> dict[int, SentenceMatch]:
+        """Each candidate's best sentence. A question is most often answered by one sentence, and
+        chunk scores blur it: BM25 credits words scattered over a chunk's sentences, and the chunk
+        vector averages the answer with its neighbours. Sentence vectors were made at ingest."""
+        wanted = set(terms(question))
+        weight = {t: self.keyword.idf(t) for t in wanted}
+        total = sum(weight.values()) or 1.0
+        best = {}
+        for i in candidates:
+            chunk = self.index.chunks[i]
+            closeness = self.index.sentences.of(chunk) @ query
+            matches = [
+                SentenceMatch(span, sum(weight[t] for t in wanted.intersection(terms(text))) / total, float(close))
+                for (span, text), close in zip(chunk.sentence_texts(), closeness, strict=True)
+            ]
+            best[i] = max(matches, key=lambda m: m.key)
+        return best
+
+    def _fuse(self, ranked: dict[str, Ranked]) -> list[Hit]:
+        """One list from several: reciprocal rank fusion (the default), or with fusion="weighted" a
         convex sum of min-max normalised scores, kept to measure against it."""
         found: dict[int, dict[str, tuple[int, float]]] = {}
-        for name, results in (("dense", dense), ("keyword", keyword)):
+        for name, results in ranked.items():
             if not results:
                 continue
             values = np.array([score for _, score in results])
@@ -100,21 +138,22 @@ class Retriever:
             for rank, ((chunk_id, _), value) in enumerate(zip(results, normalised, strict=True)):
                 found.setdefault(chunk_id, {})[name] = (rank, float(value))
         c = self.config.rrf_k
-        weight = {"dense": self.config.dense_weight, "keyword": 1 - self.config.dense_weight}
+        # The keyword share is split between the whole chunk's words and its best sentence's.
+        lexical = (1 - self.config.dense_weight) / (2 if ranked.get("sentence") else 1)
+        weight = {"dense": self.config.dense_weight, "keyword": lexical, "sentence": lexical}
 
         def score(by: dict[str, tuple[int, float]]) -> float:
             if self.config.fusion == "rrf":
                 return sum(1.0 / (c + 1 + rank) for rank, _ in by.values())
             return sum(weight[name] * value for name, (_, value) in by.items())
 
-        def rank(by: dict[str, tuple[int, float]], name: str) -> int | None:
-            return by[name][0] if name in by else None
-
-        hits = [self._hit(i, score(by), rank(by, "dense"), rank(by, "keyword")) for i, by in found.items()]
+        hits = [self._hit(i, score(by), {name: rank for name, (rank, _) in by.items()}) for i, by in found.items()]
         return sorted(hits, key=lambda h: -h.score)
 
-    def _diversify(self, hits: list[Hit], k: int) -> list[Hit]:
-        """Maximal marginal relevance over the fused list."""
+    def _diversify(self, hits: list[Hit], best: dict[int, tuple[str, int]], k: int) -> list[Hit]:
+        """Maximal marginal relevance over the fused list. A chunk whose best sentence an earlier
+        pick already holds (overlapping chunks share a sentence) comes after every chunk that
+        brings a new one: what it adds matched the question less."""
         if len(hits) <= 1:
             return hits[:k]
         vectors = self.index.vectors.reconstruct_batch(np.array([h.chunk.id for h in hits], dtype="int64"))
@@ -122,14 +161,16 @@ class Retriever:
         scores = np.array([h.score for h in hits])
         relevance = (scores - scores.min()) / (np.ptp(scores) or 1.0)
         similarity = vectors @ vectors.T
+        sentence = [best[h.chunk.id] for h in hits]
         lam = self.config.mmr_lambda
         chosen = [0]
         while len(chosen) < min(k, len(hits)):
-            redundancy = similarity[:, chosen].max(axis=1)
-            gain = lam * relevance - (1 - lam) * redundancy
+            gain = lam * relevance - (1 - lam) * similarity[:, chosen].max(axis=1)
             gain[chosen] = -np.inf
-            chosen.append(int(gain.argmax()))
+            held = {sentence[i] for i in chosen}
+            fresh = np.array([s not in held for s in sentence]) & np.isfinite(gain)
+            chosen.append(int(np.where(fresh, gain, -np.inf).argmax() if fresh.any() else gain.argmax()))
         return [hits[i] for i in chosen]
 
-    def _hit(self, chunk_id: int, score: float, dense_rank: int | None = None, keyword_rank: int | None = None) -> Hit:
-        return Hit(self.index.chunks[chunk_id], score, dense_rank, keyword_rank)
+    def _hit(self, chunk_id: int, score: float, ranks: dict[str, int]) -> Hit:
+        return Hit(self.index.chunks[chunk_id], score, ranks.get("dense"), ranks.get("keyword"), ranks.get("sentence"))

@@ -47,6 +47,7 @@ class Hit:
     score: float
     dense_rank: int | None = None
     keyword_rank: int | None = None
+    sentence_rank: int | None = None  # of its best sentence, among the candidates' best sentences
 
 
 @dataclass(frozen=True)

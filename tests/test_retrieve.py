@@ -51,3 +51,24 @@ def test_hybrid_is_at_least_as_good_as_either_retriever_on_the_dev_questions(ass
 
     hybrid = recall_at_3("hybrid")
     assert hybrid >= recall_at_3("dense") and hybrid >= recall_at_3("keyword")
+
+
+def test_a_sentence_shared_by_overlapping_chunks_is_passed_on_once(assistant):
+    # Chunks overlap by a sentence, so the troops sentence stands in two of them; the second copy
+    # would take the place of a passage that brings something new.
+    hits = assistant.retriever.search("Which countries had troops in Niger?", k=6)
+    assert sum(TROOPS in h.chunk.text for h in hits) == 1
+    assert all(h.sentence_rank is not None for h in hits)
+
+
+def test_the_best_sentence_lifts_a_passage_that_answers_in_one_sentence(assistant):
+    # "ousted on July 26" stands in one sentence of a chunk whose other sentence is about Al Jazeera;
+    # the chunk-level lists rank it 5th, behind chunks that say "ousted President Bazoum".
+    hits = assistant.retriever.search("When was Bazoum ousted?", k=3)
+    assert any("ousted on July 26" in h.chunk.text for h in hits)
+
+
+def test_keyword_idf_weighs_rare_words_above_common_ones(assistant):
+    keyword = assistant.retriever.keyword
+    assert keyword.idf("uranium") > keyword.idf("niger") > 0
+    assert keyword.idf("notawordinthearticles") > keyword.idf("uranium")
