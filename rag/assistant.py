@@ -176,6 +176,10 @@ class Assistant:
         nothing falls back to quoting the sentence the model pointed at."""
         restated = [v for v in verdicts if v.status == "uninformative"]
         pointed = {n for v in restated for n in v.claim.cited}
+        # The numbers a small model cites are often off by one; the shown sentence that holds most
+        # of what it restated is the one it read the fact in.
+        shown = [e for e in pool if e.number is not None]
+        pointed |= {e.number for v in restated for _, e in strongest_sentences(v.claim.text, shown, 1)}
         # Only sentences about what the question names may be quoted or shown again.
         named = names(question)
         pool = [e for e in pool if about(e, named)]
