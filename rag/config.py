@@ -59,7 +59,7 @@ class Config:
     support_threshold: float = 0.75
     # A sentence "strongly matches" a question when it holds this share of the question's content
     # words; used to retry a refusal with narrowed evidence.
-    strong_match: float = 0.8
+    strong_match: float = 0.75
     max_question_chars: int = 2000
 
     @classmethod

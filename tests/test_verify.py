@@ -129,6 +129,29 @@ def test_a_country_and_its_adjective_are_one_name(assistant, similarity):
 
 
 @pytest.mark.parametrize(
+    "question, claim, evidence",
+    [
+        # Goita is named in the lede and the last paragraph, not beside the sentence that answers.
+        (
+            "What had Putin called for in Niger before his call with Goita?",
+            "Putin had previously called for a return to constitutional order in Niger",
+            "called for a return to constitutional order",
+        ),
+        # The answer repeats "Nigerien" from the question; the articles say "Niger".
+        (
+            "What has happened to the deposed Nigerien president and his family since the coup?",
+            "The deposed Nigerien president and his family were put under house arrest",
+            "put under house arrest with his family",
+        ),
+    ],
+)
+def test_a_paraphrased_question_keeps_its_supported_answer(assistant, similarity, question, claim, evidence):
+    pool = evidence_pool(assistant.retriever.search(question), assistant.index)
+    verdict = verify_claim(Claim(claim, (1,), True, claim), question, pool, 0.75, similarity)
+    assert verdict.status == "supported" and evidence in verdict.evidence[0].text
+
+
+@pytest.mark.parametrize(
     "question, expected",
     [
         ("What did China say about the coup in Niger?", {"china", "niger"}),
