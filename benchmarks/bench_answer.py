@@ -5,8 +5,9 @@ For each model (each in its own subprocess, so peak RSS is per model) it measure
   * the pipeline, `Assistant.stream(question)`: time to first token, full answer, tokens/s, prompt tokens;
   * bare llama-cpp-python, `Llama.create_chat_completion(stream=True)` on exactly the messages the
     pipeline built for the same question, on the same loaded model: the pipeline's overhead as a ratio;
-  * a stage budget per question: embed query, dense search, BM25, fusion, MMR, focus, prompt build, prefill,
-    decode, verification (retrieval stages are timed by calling the retriever's parts directly);
+  * a stage budget per question: embed query, dense search, BM25, best sentences, fusion, MMR, focus,
+    prompt build, prefill, decode, verification (retrieval stages are timed by calling the retriever's
+    parts directly);
   * with --sweep, prefill and decode speed for other thread and batch settings.
 
     .venv/bin/python benchmarks/bench_answer.py                      # both models, all dev questions
@@ -124,6 +125,7 @@ def run_stages(assistant: Any, question: str) -> dict[str, Any]:
     from rag.assistant import clean_question
     from rag.focus import focus
     from rag.prompt import build_messages
+    from rag.retrieve import by_best_sentence
     from rag.verify import evidence_pool, prompt_sentences
 
     cfg = assistant.config
@@ -147,7 +149,11 @@ def run_stages(assistant: Any, question: str) -> dict[str, Any]:
     out["BM25"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    fused = retriever._fuse(dense, keyword)
+    matches = retriever._best_sentences(question, query, list(dict.fromkeys(i for i, _ in dense + keyword)))
+    out["best sentences"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    fused = retriever._fuse({"dense": dense, "keyword": keyword, "sentence": by_best_sentence(matches)}, matches)
     out["fusion"] = time.perf_counter() - clock
 
     clock = time.perf_counter()

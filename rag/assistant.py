@@ -173,13 +173,15 @@ class Assistant:
         """Nothing verified. When the model answered but only restated the question, or refused
         while a sentence matches the question strongly, it may have missed the evidence among the
         passages: ask again with only the best sentences. A restating answer that still verifies
-        nothing falls back to quoting the sentence the model pointed at."""
+        nothing falls back to quoting the sentence the model pointed at (or its neighbour that holds
+        what the claim restated)."""
         restated = [v for v in verdicts if v.status == "uninformative"]
         pointed = {n for v in restated for n in v.claim.cited}
-        # The numbers a small model cites are often off by one; the shown sentence that holds most
-        # of what it restated is the one it read the fact in.
-        shown = [e for e in pool if e.number is not None]
-        pointed |= {e.number for v in restated for _, e in strongest_sentences(v.claim.text, shown, 1)}
+        # The numbers the small model cites are often one off: a neighbour of a cited sentence that
+        # holds at least half of what the claim restated counts as pointed at too.
+        for v in restated:
+            near = [e for e in pool if e.number is not None and any(abs(e.number - n) <= 1 for n in v.claim.cited)]
+            pointed |= {e.number for score, e in strongest_sentences(v.claim.text, near, 1) if score >= 0.5}
         # Only sentences about what the question names may be quoted or shown again.
         named = names(question)
         pool = [e for e in pool if about(e, named)]

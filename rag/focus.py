@@ -16,10 +16,9 @@ import numpy as np
 
 from .safety import looks_like_instruction
 from .text import coverage, terms
-from .types import Chunk, Hit
+from .types import Chunk, Hit, SentenceKey
 
 SentenceVectorsOf = Callable[[Chunk], np.ndarray]  # one unit row per sentence of the chunk
-SentenceKey = tuple[str, int]  # (source, start offset): one sentence of one article
 _RRF_K = 60
 
 

@@ -23,6 +23,9 @@ class Span:
     end: int
 
 
+SentenceKey = tuple[str, int]  # (source, start offset): one sentence of one article
+
+
 @dataclass(frozen=True)
 class Chunk:
     """A window of whole sentences; offsets index the article file."""
@@ -48,6 +51,7 @@ class Hit:
     dense_rank: int | None = None
     keyword_rank: int | None = None
     sentence_rank: int | None = None  # of its best sentence, among the candidates' best sentences
+    sentence: Span | None = None  # its sentence that best matches the question (hybrid search)
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,10 @@ from .types import Hit
 Similarity = Callable[[str, list[str]], list[float]]
 OUTLET_MARGIN = 0.1  # how much less close a second outlet's sentence may be and still be cited
 _RESTATED = 0.5  # share of the question's words an answer repeats that its evidence must exceed nearby
-# Sentences of an article that name something before it is what the article is about: a name in
-# the lede and again later (Goita, in 2 of 12 sentences) is; one passing mention (China) is not.
-_RECURRING = 2
+_RECURRING = 3  # sentences of an article that say a word before it is what the article is about
+# ...and for a name: one in the lede and again at the close (Goita, in 2 of 20 sentences) is what
+# the article is about; one passing mention (China) is not.
+_RECURRING_NAME = 2
 _CAPITALISED = re.compile(r"\b[A-Z][\w'’.-]*")
 _OPENERS = '.!?:"“'  # what ends the word before one that opens a sentence
 _ABBREVIATION = re.compile(r"[A-Z][a-z]{0,3}\.")  # Mr. Dr. Gen. Sen. Jan.: no sentence ends there
@@ -149,7 +150,10 @@ def evidence_pool(hits: list[Hit], index: StoredIndex, shown: list[tuple[str, in
 def _in_context(sentences: list[Evidence]) -> list[Evidence]:
     """The article's sentences (in order) with their context filled in."""
     mentions = Counter(term for e in sentences for term in e.terms)
-    recurring = frozenset(term for term, n in mentions.items() if n >= _RECURRING)
+    named = set().union(*(names(e.text) for e in sentences))
+    recurring = frozenset(
+        term for term, n in mentions.items() if n >= (_RECURRING_NAME if term in named else _RECURRING)
+    )
     return [
         replace(e, context=recurring.union(*(n.terms for n in sentences[max(i - 1, 0) : i + 2])))
         for i, e in enumerate(sentences)
@@ -184,9 +188,11 @@ def names(text: str) -> set[str]:
     return set(terms(" ".join(found)))
 
 
-def _held(wanted: set[str], have: frozenset[str]) -> float:
-    """The share of `wanted` terms that `have` holds, a place's adjective counting as the place."""
-    return sum(any(same_name(w, h) for h in have) for w in wanted) / len(wanted) if wanted else 0.0
+def _held(wanted: set[str], have: frozenset[str], named: set[str]) -> float:
+    """The share of `wanted` terms that `have` holds, a place's adjective counting as the place
+    for the names in `named`."""
+    held = [w in have or (w in named and any(same_name(w, h) for h in have)) for w in wanted]
+    return sum(held) / len(wanted) if wanted else 0.0
 
 
 def about(e: Evidence, named: set[str]) -> bool:
@@ -239,7 +245,7 @@ def verify_claim(
         # revoked agreements?"; nor "China had troops in Niger" by one where China watches the region.
         # (Measured on 52 own questions: "at least half", or leaving names out, either let "the
         # general who leads Niger's junta is Bazoum" through or refused "Prigozhin leads Wagner".)
-        and (_held(restated, e.context) > _RESTATED or not restated)
+        and (_held(restated, e.context, named) > _RESTATED or not restated)
     ]
     if not supporting:
         return Verdict(claim, "unsupported")

@@ -89,3 +89,38 @@ def test_a_yes_no_question_answered_no_keeps_its_negation(assistant):
     assert answer.answered
     assert re.search(r"\b(?:not|no)\b", answer.text, re.IGNORECASE), answer.text
     assert any("does not recognize them as legitimate authorities" in c.text for c in answer.citations)
+
+
+class Scripted:
+    """Plays back drafts, each written from the prompt it is given: the recovery path's plumbing
+    with a model's known slips (its real behaviour is tested on the real model above)."""
+
+    name = "scripted"
+
+    def __init__(self, *drafts):
+        self.drafts = list(drafts)
+        self.prompts: list[str] = []
+
+    def stream(self, messages, max_tokens):
+        prompt = messages[-1]["content"]
+        self.prompts.append(prompt)
+        yield self.drafts.pop(0)(prompt)
+
+
+def number_of(prompt: str, words: str) -> int:
+    return next(int(n) for n, line in re.findall(r"^\[(\d+)\] (.*)$", prompt, re.M) if words in line)
+
+
+def test_a_restated_answer_cited_one_off_is_asked_again_with_the_sentence_it_read(seed_config):
+    flags = "some waving Russian flags"
+
+    def restating(prompt: str) -> str:
+        n = number_of(prompt, flags)
+        return f"Some people in Niger have shown support for Russia [{n + 1 if n < 5 else n - 1}]."
+
+    model = Scripted(restating, lambda prompt: f"By waving Russian flags [{number_of(prompt, flags)}].")
+    answer = Assistant(seed_config, generator=model).ask(
+        "How have some people in Niger shown support for Russia since the coup?"
+    )
+    assert len(model.prompts) == 2 and flags in model.prompts[1]
+    assert "flags" in answer.text and any(flags in c.text for c in answer.citations)
