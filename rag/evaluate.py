@@ -161,20 +161,24 @@ def result_rows(results: list[Result]) -> str:
 # --- retrieval -------------------------------------------------------------------------------
 
 
-def evidence_ranks(retriever: Retriever, questions: list[Question], mode: str, depth: int = 10) -> list[int | None]:
-    """For each question with evidence, the 1-based rank of the first passage that contains it."""
-    ranks = []
+def evidence_ranks(
+    retriever: Retriever, questions: list[Question], mode: str, depth: int = 10
+) -> dict[str, int | None]:
+    """For each question with evidence, by id, the 1-based rank of the first passage that contains
+    it (None when none of the first `depth` does)."""
+    ranks = {}
     for question in questions:
         if question.unanswerable or not question.evidence:
             continue
         hits = retriever.search(question.question, k=depth, mode=mode)
         wanted = normalise(question.evidence)
-        ranks.append(next((i for i, h in enumerate(hits, 1) if wanted in normalise(h.chunk.text)), None))
+        ranks[question.id] = next((i for i, h in enumerate(hits, 1) if wanted in normalise(h.chunk.text)), None)
     return ranks
 
 
 def retrieval_table(assistant: Assistant, questions: list[Question]) -> tuple[str, dict[str, dict[str, float]]]:
-    """Recall@1/3/5 and MRR of the evidence passage for dense, BM25, and both ways of fusing them."""
+    """Recall@1/3/5 and MRR of the evidence passage for dense, BM25, and both ways of fusing them,
+    then the rank each retriever gave each question's evidence."""
     weighted = Retriever(assistant.index, assistant.embedder, replace(assistant.config, fusion="weighted"))
     rrf = Retriever(assistant.index, assistant.embedder, replace(assistant.config, fusion="rrf"))
     runs = {
@@ -184,8 +188,10 @@ def retrieval_table(assistant: Assistant, questions: list[Question]) -> tuple[st
         "hybrid, weighted sum": (weighted, "hybrid"),
     }
     scores: dict[str, dict[str, float]] = {}
+    by_question: dict[str, dict[str, int | None]] = {}
     for name, (retriever, mode) in runs.items():
-        ranks = evidence_ranks(retriever, questions, mode)
+        by_question[name] = evidence_ranks(retriever, questions, mode)
+        ranks = list(by_question[name].values())
         n = len(ranks) or 1
         scores[name] = {
             "recall@1": sum(r is not None and r <= 1 for r in ranks) / n,
@@ -196,4 +202,9 @@ def retrieval_table(assistant: Assistant, questions: list[Question]) -> tuple[st
     lines = ["| retriever | recall@1 | recall@3 | recall@5 | MRR |", "| --- | --- | --- | --- | --- |"]
     for mode, s in scores.items():
         lines.append(f"| {mode} | {s['recall@1']:.0%} | {s['recall@3']:.0%} | {s['recall@5']:.0%} | {s['MRR']:.3f} |")
+    lines += ["", "Rank of the first passage holding the evidence (- : not in the first 10):", ""]
+    lines += ["| id | " + " | ".join(runs) + " |", "| --- |" + " --- |" * len(runs)]
+    for qid in by_question["dense"]:
+        ranks_of = [by_question[name][qid] for name in runs]
+        lines.append(f"| {qid} | " + " | ".join("-" if r is None else str(r) for r in ranks_of) + " |")
     return "\n".join(lines), scores

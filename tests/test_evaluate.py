@@ -1,6 +1,7 @@
 """The shipped evaluation: its judging rules, and the system's scores on the development questions."""
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -73,5 +74,7 @@ def test_more_questions_on_the_default_model(assistant):
 def test_hybrid_retrieval_beats_dense_on_the_dev_questions(assistant, dev_questions):
     table, scores = retrieval_table(assistant, dev_questions)
     assert "| hybrid, RRF |" in table
+    # Each question's evidence rank, per retriever: the seed question's trap, dense 3rd, hybrid 1st.
+    assert re.search(r"^\| d01 \| 3 \| \d+ \| 1 \| \d+ \|$", table, re.M)
     assert scores["hybrid, RRF"]["MRR"] > scores["dense"]["MRR"]
     assert scores["hybrid, RRF"]["recall@3"] >= scores["dense"]["recall@3"]
