@@ -185,8 +185,10 @@ class Assistant:
         # Only sentences about what the question names may be quoted or shown again.
         named = names(question)
         pool = [e for e in pool if about(e, named)]
+        # A quote must hold more than half of the question's words: for "Where is Bazoum being held?"
+        # a sentence that only names Bazoum is not an answer.
         quote = [
-            e for score, e in strongest_sentences(question, [e for e in pool if e.number in pointed], 1) if score >= 0.5
+            e for score, e in strongest_sentences(question, [e for e in pool if e.number in pointed], 1) if score > 0.5
         ]
         strongest = strongest_sentences(question, pool, 3)
         if not quote and not (strongest and strongest[0][0] >= self.config.strong_match):

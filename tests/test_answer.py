@@ -124,3 +124,13 @@ def test_a_restated_answer_cited_one_off_is_asked_again_with_the_sentence_it_rea
     )
     assert len(model.prompts) == 2 and flags in model.prompts[1]
     assert "flags" in answer.text and any(flags in c.text for c in answer.citations)
+
+
+def test_a_restated_answer_is_not_quoted_from_a_sentence_that_only_shares_a_name(seed_config):
+    # Every shown sentence names Bazoum, which is half of "Where is Bazoum being held?"; none says where.
+    def restating(prompt: str) -> str:
+        return f"Bazoum is being held [{number_of(prompt, 'Bazoum')}]."
+
+    model = Scripted(restating, lambda prompt: "NOT FOUND")
+    answer = Assistant(seed_config, generator=model).ask("Where is Bazoum being held?")
+    assert not answer.answered and not answer.citations
