@@ -63,8 +63,8 @@ def test_dev_questions_on_the_default_model(assistant, dev_questions):
 
 def test_more_questions_on_the_default_model(assistant):
     summary = summarise(run(assistant, load_questions(MORE_QUESTIONS)))
-    # Measured 41/43: "Where is Bazoum being held?" gets "Niger", and "how many" Wagner mercenaries
-    # ("many hundred") is refused. All 9 unanswerable ones refused, among them "the general who leads
+    # Measured 41/43: "Where is Bazoum being held?" and "how many" Wagner mercenaries
+    # ("many hundred") are refused. All 9 unanswerable ones refused, among them "the general who leads
     # Niger's junta" (once answered "Bazoum", whom the articles call president).
     assert summary.answerable_correct >= 0.9
     assert summary.refusals_correct == 1.0
