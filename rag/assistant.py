@@ -15,6 +15,7 @@ from .focus import focus
 from .generate import Generator, load_generator
 from .ingest import update_index
 from .prompt import REFUSAL_TOKEN, build_messages
+from .reference import article_reference
 from .retrieve import Filters, Retriever
 from .store import StoredIndex
 from .text import numbers
@@ -101,20 +102,30 @@ class Assistant:
 
     def stream(self, question: str, filters: Filters | None = None, top_k: int | None = None) -> Iterator[str | Answer]:
         """Yield the model's draft as it is written, then the verified `Answer`."""
-        question = clean_question(question, self.config.max_question_chars)
+        asked = question = clean_question(question, self.config.max_question_chars)
+        reference = article_reference(question, {s: d.date for s, d in self.index.documents.items()})
+        if reference:
+            # "According to the November piece, ...": that article is searched and cited, and the
+            # date words, which no article's text holds, are not searched for or checked.
+            dates = {s: self.index.documents[s].date for s in reference.sources}
+            chosen = tuple(s for s, date in dates.items() if not filters or filters.admits_article(s, date))
+            if not chosen:
+                yield Answer(asked, reference.none_found(), False)
+                return
+            question, filters = reference.question, replace(filters or Filters(), sources=chosen)
         timings: dict[str, float] = {}
         clock = time.perf_counter()
         query = self.embedder.embed([question])[0]
         hits = self.retriever.search(question, top_k or self.config.top_k, filters, query=query)
         timings["retrieve"] = time.perf_counter() - clock
         if not hits:
-            yield Answer(question, REFUSAL, False, timings=timings)
+            yield Answer(asked, REFUSAL, False, timings=timings)
             return
         clock = time.perf_counter()
         # The model reads a few sentences of the passages; verification and recovery may cite from
         # the whole of their articles, so a short prompt does not narrow what can be found.
         shown = focus(question, query, hits, self.index.sentences.of, self.config.prompt_sentences)
-        pool = evidence_pool(hits, self.index, shown)
+        pool = evidence_pool(hits, self.index, shown, filters)
         timings["focus"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
@@ -143,7 +154,7 @@ class Assistant:
         text, citations = compose(quote_headless(verdicts, pool, question))
         timings["verify"] = time.perf_counter() - clock - timings.get("retry", 0.0)
         yield Answer(
-            question=question,
+            question=asked,
             text=text or REFUSAL,
             answered=bool(citations),
             citations=citations,

@@ -29,13 +29,16 @@ class Filters:
     date_to: str | None = None
 
     def admits(self, chunk: Chunk) -> bool:
-        if self.sources and chunk.source not in self.sources:
+        return self.admits_article(chunk.source, chunk.date)
+
+    def admits_article(self, source: str, date: str | None) -> bool:
+        if self.sources and source not in self.sources:
             return False
-        if (self.date_from or self.date_to) and chunk.date is None:
+        if (self.date_from or self.date_to) and date is None:
             return False
-        if self.date_from and chunk.date < self.date_from:  # type: ignore[operator]
+        if self.date_from and date < self.date_from:  # type: ignore[operator]
             return False
-        return not (self.date_to and chunk.date > self.date_to)  # type: ignore[operator]
+        return not (self.date_to and date > self.date_to)  # type: ignore[operator]
 
     def __bool__(self) -> bool:
         return bool(self.sources or self.date_from or self.date_to)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from .prompt import REFUSAL_TOKEN
+from .retrieve import Filters
 from .safety import looks_like_instruction
 from .store import StoredIndex
 from .text import NEGATION, POLARITY, content_terms, coverage, numbers, terms
@@ -104,11 +105,16 @@ def parse_claims(draft: str) -> list[Claim]:
     return [replace(c, sentence=" ".join(p.text for p in group)) for group in sentences for c in group]
 
 
-def evidence_pool(hits: list[Hit], index: StoredIndex, shown: list[tuple[str, int]] | None = None) -> list[Evidence]:
+def evidence_pool(
+    hits: list[Hit],
+    index: StoredIndex,
+    shown: list[tuple[str, int]] | None = None,
+    filters: Filters | None = None,
+) -> list[Evidence]:
     """Every sentence of the articles the passages came from, and of the articles linked to them as
-    the same story from another outlet, so a fact can be cited wherever it is stated. The
-    sentences the model is shown, given as (source, start) in prompt order (by default every
-    sentence of the passages, in rank order), are numbered."""
+    the same story from another outlet, so a fact can be cited wherever it is stated (but never
+    from an article the filters keep out). The sentences the model is shown, given as (source,
+    start) in prompt order (by default every sentence of the passages, in rank order), are numbered."""
     if shown is None:
         shown = [
             (hit.chunk.source, span.start)
@@ -123,7 +129,8 @@ def evidence_pool(hits: list[Hit], index: StoredIndex, shown: list[tuple[str, in
     for hit in hits:
         record = index.documents.get(hit.chunk.source)
         for source in (hit.chunk.source, *(record.duplicates if record else ())):
-            if source not in sources:
+            admitted = not filters or filters.admits_article(source, index.documents[source].date)
+            if admitted and source not in sources:
                 sources.append(source)
     pool: list[Evidence] = []
     for source in sources:
