@@ -48,7 +48,8 @@ def test_a_question_that_names_no_article_by_date_is_left_alone(question):
 def test_the_november_piece_is_searched_and_cited_and_november_is_not_asked_of_the_text(assistant):
     # "November" stands in no article's text: read as a name the question is about, it refused this.
     answer = assistant.ask(
-        "According to the November piece, which powers have a vested interest in the region because of Niger's importance?"
+        "According to the November piece, which powers have a vested interest in the region"
+        " because of Niger's importance?"
     )
     assert answer.answered, answer.text
     assert "china" in answer.text.lower() and "russia" in answer.text.lower()
