@@ -103,7 +103,7 @@ class Assistant:
     def stream(self, question: str, filters: Filters | None = None, top_k: int | None = None) -> Iterator[str | Answer]:
         """Yield the model's draft as it is written, then the verified `Answer`."""
         asked = question = clean_question(question, self.config.max_question_chars)
-        reference = article_reference(question, {s: d.date for s, d in self.index.documents.items()})
+        reference = article_reference(question, ((s, d.date) for s, d in self.index.documents.items()))
         if reference:
             # "According to the November piece, ...": that article is searched and cited, and the
             # date words, which no article's text holds, are not searched for or checked.

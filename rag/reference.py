@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 _NOUN = r"(?:article|piece|report|story|coverage)"
@@ -57,8 +57,9 @@ class Reference:
         return f"None of the articles searched is from {self.when}, so the articles don't say."
 
 
-def article_reference(question: str, dates: Mapping[str, str | None]) -> Reference | None:
-    """The article(s) `question` names by date, among `dates` (source -> YYYY-MM-DD or None);
+def article_reference(question: str, dates: Iterable[tuple[str, str | None]]) -> Reference | None:
+    """The article(s) `question` names by date, among `dates` ((source, YYYY-MM-DD or None) pairs,
+    read only when the question names a date, so a lazy iterable costs nothing per question);
     None when it names no article by date."""
     for pattern in _PATTERNS:
         m = pattern.search(question)
@@ -66,7 +67,7 @@ def article_reference(question: str, dates: Mapping[str, str | None]) -> Referen
             break
     else:
         return None
-    dated = {source: date for source, date in dates.items() if date}
+    dated = {source: date for source, date in dates if date}
     found = m.groupdict()
     if found.get("relative"):
         latest = " ".join(found["relative"].lower().split()) in _LATEST

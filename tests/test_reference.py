@@ -26,7 +26,7 @@ DATES = {NOVEMBER: "2023-11-11", AUGUST: "2023-08-16", "undated.txt": None}
     ],
 )
 def test_an_article_named_by_its_date_is_found(question, when, sources, rest):
-    reference = article_reference(question, DATES)
+    reference = article_reference(question, DATES.items())
     assert reference is not None
     assert (reference.when, reference.sources) == (when, sources)
     assert rest is None or reference.question == rest
@@ -42,7 +42,7 @@ def test_an_article_named_by_its_date_is_found(question, when, sources, rest):
     ],
 )
 def test_a_question_that_names_no_article_by_date_is_left_alone(question):
-    assert article_reference(question, DATES) is None
+    assert article_reference(question, DATES.items()) is None
 
 
 def test_the_november_piece_is_searched_and_cited_and_november_is_not_asked_of_the_text(assistant):
