@@ -176,7 +176,8 @@ def parse_filters(sources: Sequence[str] | None, date_from: str | None, date_to:
 def render_answer(answer: Answer, turn: int) -> str:
     """The chat message: the verified text with each [n] a link that opens its source card."""
     if not answer.answered:
-        return f'<div class="state-refusal"><strong>{html.escape(REFUSAL)}</strong></div>'
+        # Usually REFUSAL; for "the March article" it also says that no article is from March.
+        return f'<div class="state-refusal"><strong>{html.escape(answer.text)}</strong></div>'
     known = {c.n for c in answer.citations}
 
     def link(match: re.Match[str]) -> str:
@@ -210,7 +211,7 @@ def render_sources(answer: Answer, turn: int = 1, corpus_dir: Path | None = None
         searched = f"<details><summary>Passages searched ({len(answer.passages)})</summary><ul>{looked}</ul></details>"
         return (
             f'<section class="turn" id="turn-{turn}"><div class="state state-refusal">'
-            f"<strong>{html.escape(REFUSAL)}</strong><br>No passage in the indexed articles answers "
+            f"<strong>{html.escape(answer.text)}</strong><br>No passage in the indexed articles answers "
             f"“{asked}”, so nothing is claimed. Try other words, or widen the date range or the sources."
             f"</div>{searched if answer.passages else ''}</section>"
         )

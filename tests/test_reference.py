@@ -4,6 +4,7 @@ import pytest
 
 from rag import Filters
 from rag.reference import article_reference
+from rag.ui import render_answer, render_sources
 
 NOVEMBER = "000_e4d5b5d28518737a.txt"  # dated 2023-11-11
 AUGUST = "003_3fa78a0fed2da99f.txt"  # dated 2023-08-16
@@ -69,6 +70,8 @@ def test_a_date_no_article_has_is_an_honest_refusal_that_says_so(assistant):
     answer = assistant.ask("What did the March article say about the meeting in Ghana?")
     assert not answer.answered and not answer.citations
     assert "March" in answer.text
+    # The page shows why, not only "The articles don't say."
+    assert "from March" in render_answer(answer, 1) and "from March" in render_sources(answer, 1)
 
 
 def test_a_named_article_that_the_filters_keep_out_is_a_refusal(assistant):
