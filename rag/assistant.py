@@ -103,16 +103,17 @@ class Assistant:
     def stream(self, question: str, filters: Filters | None = None, top_k: int | None = None) -> Iterator[str | Answer]:
         """Yield the model's draft as it is written, then the verified `Answer`."""
         asked = question = clean_question(question, self.config.max_question_chars)
-        reference = article_reference(question, ((s, d.date) for s, d in self.index.documents.items()))
+        searchable = (
+            (s, d.date) for s, d in self.index.documents.items() if not filters or filters.admits_article(s, d.date)
+        )
+        reference = article_reference(question, searchable)
         if reference:
             # "According to the November piece, ...": that article is searched and cited, and the
             # date words, which no article's text holds, are not searched for or checked.
-            dates = {s: self.index.documents[s].date for s in reference.sources}
-            chosen = tuple(s for s, date in dates.items() if not filters or filters.admits_article(s, date))
-            if not chosen:
+            if not reference.sources:
                 yield Answer(asked, reference.none_found(), False)
                 return
-            question, filters = reference.question, replace(filters or Filters(), sources=chosen)
+            question, filters = reference.question, replace(filters or Filters(), sources=reference.sources)
         timings: dict[str, float] = {}
         clock = time.perf_counter()
         query = self.embedder.embed([question])[0]

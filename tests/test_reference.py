@@ -24,6 +24,14 @@ DATES = {NOVEMBER: "2023-11-11", AUGUST: "2023-08-16", "undated.txt": None}
         ("What did the latest report say?", "latest", (NOVEMBER,), None),
         ("What does the earlier story say?", "earlier", (AUGUST,), None),
         ("What did the March article say?", "March", (), None),
+        ("What does the Sept. 3 report say?", "Sept. 3", (), None),
+        ("In the article from 2023-8-16, who called?", "2023-8-16", (AUGUST,), "In the article, who called?"),
+        (
+            "Does the August article agree with the November piece?",
+            "August",
+            (NOVEMBER, AUGUST),
+            "Does the article agree with the article?",
+        ),
     ],
 )
 def test_an_article_named_by_its_date_is_found(question, when, sources, rest):
@@ -40,6 +48,11 @@ def test_an_article_named_by_its_date_is_found(question, when, sources, rest):
         "Who filed the first report of the coup?",
         "What is the story of the coup?",
         "Which countries had troops in Niger?",
+        "What does the report of July 26 say about the coup?",  # event dates, not the article's
+        "What does the story on August 17 say about Ghana?",
+        "What is the story of Jan Kowalski?",
+        "What did the coverage of May's resignation say?",
+        "Who wrote the may report?",  # a month is capitalised
     ],
 )
 def test_a_question_that_names_no_article_by_date_is_left_alone(question):
@@ -77,6 +90,13 @@ def test_a_date_no_article_has_is_an_honest_refusal_that_says_so(assistant):
 def test_a_named_article_that_the_filters_keep_out_is_a_refusal(assistant):
     answer = assistant.ask("According to the November piece, who leads Wagner?", Filters(sources=(AUGUST,)))
     assert not answer.answered and not answer.citations
+    assert "from November" in answer.text
+
+
+def test_the_latest_article_is_the_latest_of_those_the_filters_admit():
+    admitted = [(AUGUST, DATES[AUGUST])]  # what Assistant.stream passes with Filters(sources=(AUGUST,))
+    reference = article_reference("What does the latest report say about Ghana?", admitted)
+    assert reference is not None and reference.sources == (AUGUST,)
 
 
 @pytest.mark.parametrize(
