@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.retrieve import Filters
+from rag.retrieve import Filters, admitted_chunks
 from rag.text import terms
 
 from .conftest import ROOT, TROOPS
@@ -80,3 +80,17 @@ def test_keyword_idf_counts_the_chunks_that_hold_each_term(assistant):
         holding = sum(term in terms(c.text) for c in chunks)
         assert keyword.idf(term) == pytest.approx(math.log(1 + (len(chunks) - holding + 0.5) / (holding + 0.5)))
     assert keyword.idf("uranium") > keyword.idf("niger")
+
+
+def test_filters_admit_exactly_the_chunks_a_pass_over_every_chunk_would(assistant):
+    index = assistant.index
+    august, november = sorted(index.documents, reverse=True)
+    for filters in (
+        Filters(sources=(august,)),
+        Filters(sources=(november, "missing.txt")),
+        Filters(date_from="2023-09-01"),
+        Filters(date_to="2023-08-16"),
+        Filters(sources=(august,), date_from="2023-09-01"),
+    ):
+        every_chunk = {c.id for c in index.chunks.values() if filters.admits(c)}
+        assert set(admitted_chunks(index.documents, filters).tolist()) == every_chunk
