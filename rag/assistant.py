@@ -7,7 +7,9 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 from functools import lru_cache
+from pathlib import Path
 
+from .articles import ArticleFiles
 from .config import Config
 from .embed import Embedder
 from .errors import QuestionError
@@ -71,12 +73,27 @@ class Assistant:
             index, _ = update_index(self.config, embedder=self.embedder)
         else:
             index = StoredIndex.load(self.config.index_dir)
-        self.retriever = Retriever(index, self.embedder, self.config)
+        self._open(index)
         self._generator = generator
+
+    def _open(self, index: StoredIndex) -> None:
+        self.retriever = Retriever(index, self.embedder, self.config)
+        self.articles = ArticleFiles(self.corpus_dir, index.documents)
 
     @property
     def index(self) -> StoredIndex:
         return self.retriever.index
+
+    @property
+    def corpus_dir(self) -> Path:
+        """The folder of the indexed articles: the one the index was built from."""
+        return self.index.corpus or (self.config.corpus_dir or self.config.default_corpus).resolve()
+
+    def article_text(self, source: str) -> str:
+        """An indexed article's text as the loader reads it, which citations' offsets index:
+        `article_text(c.source)[c.start:c.end] == c.text` (for a UTF-8 file, `open(path).read()`
+        returns the same text). Raises StaleArticleError when the file changed since indexing."""
+        return self.articles.text(source)
 
     @property
     def generator(self) -> Generator:
@@ -92,7 +109,7 @@ class Assistant:
 
     def reload(self) -> None:
         """Pick up an index that was updated after this assistant was made."""
-        self.retriever = Retriever(StoredIndex.load(self.config.index_dir), self.embedder, self.config)
+        self._open(StoredIndex.load(self.config.index_dir))
 
     def ask(self, question: str, filters: Filters | None = None, top_k: int | None = None) -> Answer:
         *_, final = self.stream(question, filters, top_k)
@@ -118,15 +135,20 @@ class Assistant:
         clock = time.perf_counter()
         query = self.embedder.embed([question])[0]
         hits = self.retriever.search(question, top_k or self.config.top_k, filters, query=query)
+        # An article edited or deleted since indexing would be cited at offsets that now hold other
+        # text: it is left out, and the reader is told.
+        stale = sorted({h.chunk.source for h in hits if not self.articles.unchanged(h.chunk.source)})
+        notes = (stale_note(stale),) if stale else ()
+        hits = [h for h in hits if h.chunk.source not in stale]
         timings["retrieve"] = time.perf_counter() - clock
         if not hits:
-            yield Answer(asked, REFUSAL, False, timings=timings)
+            yield Answer(asked, REFUSAL, False, timings=timings, notes=notes)
             return
         clock = time.perf_counter()
         # The model reads a few sentences of the passages; verification and recovery may cite from
         # the whole of their articles, so a short prompt does not narrow what can be found.
         shown = focus(question, query, hits, self.index.sentences.of, self.config.prompt_sentences)
-        pool = evidence_pool(hits, self.index, shown, filters)
+        pool = [e for e in evidence_pool(hits, self.index, shown, filters) if self.articles.unchanged(e.source)]
         timings["focus"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
@@ -162,6 +184,7 @@ class Assistant:
             passages=tuple(hits),
             draft=draft,
             timings=timings,
+            notes=notes,
         )
 
     def _verify(self, draft: str, question: str, pool: list[Evidence], passages: list[Evidence]) -> list[Verdict]:
@@ -215,6 +238,11 @@ class Assistant:
         if any(v.status == "supported" for v in retried) or not quote:
             return retried
         return [quoted(quote[0])]
+
+
+def stale_note(sources: list[str]) -> str:
+    named = ", ".join(sources[:3]) + (f" and {len(sources) - 3} more" if len(sources) > 3 else "")
+    return f"Left out {len(sources)} article(s) changed on disk since they were indexed ({named}); run: rag index"
 
 
 def quoted(evidence: Evidence) -> Verdict:

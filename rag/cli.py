@@ -46,7 +46,10 @@ def _fail(exc: RagError) -> typer.Exit:
 
 @app.command()
 def index(
-    folder: Annotated[Path | None, typer.Argument(help="Folder of .txt articles [default: seeds/].")] = None,
+    folder: Annotated[
+        Path | None,
+        typer.Argument(help="Folder of .txt articles [default: the index's own folder; seeds/ for a new index]."),
+    ] = None,
     index_dir: IndexOption = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Ignore the existing index and build anew.")] = False,
 ) -> None:
@@ -105,6 +108,8 @@ def ask(
         typer.echo(json.dumps(_answer_json(final), indent=1, ensure_ascii=False))
         return
     typer.echo(final.text)
+    for note in final.notes:
+        typer.secho(f"note: {note}", fg="yellow", err=True)
     for c in final.citations:
         typer.echo(f"\n[{c.n}] {c.source} ({c.date or 'undated'}), characters {c.start}-{c.end}:\n    {c.text}")
 
@@ -115,6 +120,7 @@ def _answer_json(answer: Answer) -> dict[str, object]:
         "text": answer.text,
         "answered": answer.answered,
         "citations": [asdict(c) for c in answer.citations],
+        "notes": list(answer.notes),
         "timings": answer.timings,
     }
 

@@ -15,7 +15,9 @@ def _home() -> Path:
 
 @dataclass(frozen=True)
 class Config:
-    corpus_dir: Path = field(default_factory=lambda: _home() / "seeds")
+    # The article folder. None: the folder the index was built from (its manifest records it), or
+    # seeds/ for a new index, so opening an index never re-syncs it with another folder.
+    corpus_dir: Path | None = None
     index_dir: Path = field(default_factory=lambda: _home() / "index")
     models_dir: Path = field(default_factory=lambda: _home() / "models")
 
@@ -83,6 +85,11 @@ class Config:
                 env[name] = cast(os.environ[key])
         env.update({k: v for k, v in overrides.items() if v is not None})
         return replace(cls(), **env)
+
+    @property
+    def default_corpus(self) -> Path:
+        """The folder a new index is built from when none is named."""
+        return _home() / "seeds"
 
     def describe(self) -> dict[str, object]:
         return {f.name: str(getattr(self, f.name)) for f in fields(self)}

@@ -33,8 +33,16 @@ class StaleIndexError(RagError):
     """The index was built with other settings (embedder, chunking) than the ones asked for."""
 
 
+class CorpusMismatchError(RagError):
+    """Updating the index from the folder given would remove articles it was built from elsewhere."""
+
+
 class ArticleError(RagError):
     """An article file cannot be read as text."""
+
+
+class StaleArticleError(ArticleError):
+    """An indexed article's file changed or vanished since it was indexed: its offsets no longer hold."""
 
 
 class BackendError(RagError):

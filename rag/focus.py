@@ -14,7 +14,6 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .safety import looks_like_instruction
 from .text import coverage, terms
 from .types import Chunk, Hit, SentenceKey
 
@@ -30,9 +29,7 @@ def focus(
     for rank, hit in enumerate(hits):
         closeness = vectors_of(hit.chunk) @ query
         for (span, text), close in zip(hit.chunk.sentence_texts(), closeness, strict=True):
-            # Planted instructions are data: they are never put in front of the model.
-            if not looks_like_instruction(text):
-                candidates.setdefault((hit.chunk.source, span.start), (text, rank, float(close)))
+            candidates.setdefault((hit.chunk.source, span.start), (text, rank, float(close)))
     keys = list(candidates)
     question_terms = set(terms(question))
     meaning = [candidates[k][2] for k in keys]

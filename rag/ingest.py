@@ -13,9 +13,10 @@ from tqdm import tqdm
 from .chunk import chunk_article
 from .config import Config
 from .embed import EMBEDDERS, Embedder
-from .errors import ArticleError, IndexNotFoundError, RagError
+from .errors import ArticleError, CorpusMismatchError, IndexNotFoundError, RagError
 from .load import load_articles
-from .store import DocumentRecord, IndexSettings, StoredIndex, Vectors, centroid
+from .safety import RULES as SAFETY_RULES
+from .store import DocumentRecord, IndexSettings, StoredIndex, Vectors, centroid, recorded_corpus
 from .text import SPLITTER
 
 # Two articles whose mean chunk vectors are this close tell the same story (measured: the two
@@ -46,6 +47,7 @@ def settings_for(config: Config) -> IndexSettings:
         chunk_chars=config.chunk_chars,
         chunk_overlap=config.chunk_overlap,
         splitter=SPLITTER,
+        safety=SAFETY_RULES,
     )
 
 
@@ -87,12 +89,7 @@ def _update_index(
     progress: bool,
     log: Callable[[str], None],
 ) -> tuple[StoredIndex, IndexReport]:
-    folder = folder or config.corpus_dir
     settings = settings_for(config)
-    articles, errors = load_articles(folder)
-    if not articles:
-        raise ArticleError(f"no readable .txt articles in {folder}")
-
     message = ""
     try:
         index = None if rebuild else StoredIndex.load(config.index_dir)
@@ -101,6 +98,14 @@ def _update_index(
     except RagError as exc:
         message = f"the old index is unusable ({exc}); building a new one"
         index = None
+    named = folder or config.corpus_dir
+    recorded = index.corpus if index is not None else recorded_corpus(config.index_dir)
+    folder = Path(named or recorded or config.default_corpus).resolve()
+    articles, errors = load_articles(folder)
+    if not articles:
+        raise ArticleError(f"no readable .txt articles in {folder}")
+    if index is not None:
+        keep_indexed_articles(index, config.index_dir, folder, named is not None, {a.source for a in articles})
     if index is not None and index.settings != settings:
         message = "the embedder or chunking settings changed; rebuilding the index from scratch"
         index = None
@@ -150,8 +155,8 @@ def _update_index(
     vectors = refitted
     if fresh or stale:
         documents = _link_duplicates(documents, vectors, {a.source for a in fresh} | set(stale))
-    updated = StoredIndex(settings, documents, chunks, vectors, next_id, sentences)
-    if fresh or stale or rebuilt or vectors.layout != index.vectors.layout:
+    updated = StoredIndex(settings, documents, chunks, vectors, next_id, sentences, folder)
+    if fresh or stale or rebuilt or vectors.layout != index.vectors.layout or index.corpus != folder:
         updated.save(config.index_dir)
     previously = set(index.documents)
     return updated, IndexReport(
@@ -164,6 +169,25 @@ def _update_index(
         errors=tuple(str(e) for e in errors),
         message=message,
     )
+
+
+def keep_indexed_articles(index: StoredIndex, index_dir: Path, folder: Path, named: bool, sources: set[str]) -> None:
+    """Refuses an update that would drop indexed articles only because it was given another folder
+    than the one the index was built from: opening an index from a setting left at its default
+    must never delete hours of embedding. Deleting articles from the index's own folder removes
+    them, as it should; a folder that holds every indexed article (the same folder moved) is taken
+    as the index's folder from then on. An index built before its folder was recorded counts a
+    folder named on purpose as its own."""
+    missing = [s for s in index.documents if s not in sources]
+    own = folder == index.corpus or (index.corpus is None and named)
+    if missing and not own:
+        built_from = f"was built from {index.corpus}" if index.corpus else "was built from another folder"
+        raise CorpusMismatchError(
+            f"the index in {index_dir} {built_from}, and {folder} lacks {len(missing)} of its "
+            f"{len(index.documents)} articles (such as {missing[0]}); indexing {folder} into it would remove "
+            f"them. To replace the index with {folder}: rag index {folder} --rebuild; to keep both, give it "
+            "its own --index-dir"
+        )
 
 
 def _link_duplicates(

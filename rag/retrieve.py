@@ -12,7 +12,6 @@ import numpy as np
 from .config import Config
 from .embed import Embedder
 from .keyword import KeywordIndex
-from .safety import looks_like_instruction
 from .store import DocumentRecord, StoredIndex
 from .text import terms
 from .types import Chunk, Hit, Span
@@ -122,8 +121,6 @@ class Retriever:
             matches = [
                 SentenceMatch(span, sum(weight[t] for t in wanted.intersection(terms(text))) / total, float(close))
                 for (span, text), close in zip(chunk.sentence_texts(), closeness, strict=True)
-                # A planted instruction is never shown to the model (rag/focus.py), so it lifts nothing.
-                if not looks_like_instruction(text)
             ]
             if matches:
                 best[i] = max(matches, key=lambda m: m.key)

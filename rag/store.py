@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import CorruptIndexError, IndexNotFoundError, StaleIndexError
+from .errors import CorruptIndexError, IndexNotFoundError, RagError, StaleIndexError
 from .types import Chunk, Span
 
 FORMAT = 2  # 2: sentences.npy
@@ -46,6 +46,7 @@ class IndexSettings:
     chunk_chars: int
     chunk_overlap: int
     splitter: str = "pysbd"  # the sentence splitter before it was recorded
+    safety: str = "1"  # rag.safety.RULES, which sentences chunks leave out ("1": before it was recorded)
 
 
 @dataclass(frozen=True)
@@ -227,6 +228,7 @@ class StoredIndex:
         vectors: Vectors,
         next_id: int,
         sentences: SentenceVectors,
+        corpus: Path | None = None,
     ) -> None:
         self.settings = settings
         self.documents = documents
@@ -234,6 +236,7 @@ class StoredIndex:
         self.vectors = vectors
         self.next_id = next_id
         self.sentences = sentences
+        self.corpus = corpus  # the folder of articles it was built from (None: built before it was recorded)
 
     @classmethod
     def empty(cls, settings: IndexSettings) -> StoredIndex:
@@ -300,7 +303,8 @@ class StoredIndex:
                 f"the index holds {vectors.ntotal} vectors of dimension {vectors.d} for {len(chunks)} "
                 f"chunks of dimension {settings.dimension}; {rebuild}"
             )
-        return cls(settings, documents, chunks, vectors, manifest["next_id"], sentences)
+        corpus = Path(manifest["corpus"]) if manifest.get("corpus") else None
+        return cls(settings, documents, chunks, vectors, manifest["next_id"], sentences, corpus)
 
     def save(self, folder: Path) -> Path:
         import faiss
@@ -323,6 +327,7 @@ class StoredIndex:
             "documents": [asdict(d) for d in self.documents.values()],
             "next_id": self.next_id,
             "count": len(self.chunks),
+            "corpus": str(self.corpus) if self.corpus else None,
             "sizes": {name: (staging / name).stat().st_size for name in _FILES[1:]},
         }
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False))
@@ -353,6 +358,15 @@ def current_generation(folder: Path) -> Path:
             f"{pointer} names {generation.name}, which is missing; rebuild with: rag index --rebuild"
         )
     return generation
+
+
+def recorded_corpus(folder: Path) -> Path | None:
+    """The article folder the index in `folder` was built from, if its manifest can tell."""
+    try:
+        corpus = json.loads((current_generation(folder) / "manifest.json").read_text()).get("corpus")
+    except (RagError, OSError, ValueError, AttributeError):
+        return None
+    return Path(corpus) if isinstance(corpus, str) and corpus else None
 
 
 def _generation_number(path: Path) -> int:

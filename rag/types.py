@@ -74,4 +74,5 @@ class Answer:
     citations: tuple[Citation, ...] = ()
     passages: tuple[Hit, ...] = ()
     draft: str = ""  # what the model wrote before verification, for debugging and evaluation
+    notes: tuple[str, ...] = ()  # what the reader should know about how it was answered (articles left out)
     timings: dict[str, float] = field(default_factory=dict)

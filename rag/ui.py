@@ -137,12 +137,13 @@ class Library:
             return Upload(name, False, str(exc).removeprefix(f"{name}: "))
         if article.sha256 in known:
             return Upload(name, False, f"already in the library as {known[article.sha256]}")
-        target = self.config.corpus_dir / name
+        folder = self._assistants[self._default].corpus_dir
+        target = folder / name
         if target.exists():
             return Upload(name, False, "a different article with this name is already in the library; rename the file")
         # Write beside the target under a name the indexer ignores, then link: a reader never sees
         # half a file, and os.link refuses to replace a file that appeared in the meantime.
-        with tempfile.NamedTemporaryFile(dir=self.config.corpus_dir, prefix=".upload-", delete=False) as out:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".upload-", delete=False) as out:
             out.write(data)
         try:
             os.link(out.name, target)
@@ -173,11 +174,24 @@ def parse_filters(sources: Sequence[str] | None, date_from: str | None, date_to:
     return Filters(tuple(sources or ()), dates[0], dates[1])
 
 
+def render_draft(draft: str) -> str:
+    """The model's draft while it streams: muted, labelled as unchecked, and with its [n] left as
+    plain text, so nothing in it reads as a verified, cited answer."""
+    return (
+        '<div class="draft"><div class="draft-label">Draft, not yet checked against the articles: checking…</div>'
+        f'<div class="draft-text">{html.escape(draft)} ▍</div></div>'
+    )
+
+
+def render_notes(answer: Answer) -> str:
+    return "".join(f'<div class="answer-note">{html.escape(note)}</div>' for note in answer.notes)
+
+
 def render_answer(answer: Answer, turn: int) -> str:
     """The chat message: the verified text with each [n] a link that opens its source card."""
     if not answer.answered:
         # Usually REFUSAL; for "the March article" it also says that no article is from March.
-        return f'<div class="state-refusal"><strong>{html.escape(answer.text)}</strong></div>'
+        return f'<div class="state-refusal"><strong>{html.escape(answer.text)}</strong></div>{render_notes(answer)}'
     known = {c.n for c in answer.citations}
 
     def link(match: re.Match[str]) -> str:
@@ -186,7 +200,9 @@ def render_answer(answer: Answer, turn: int) -> str:
             return match.group(0)
         return f'<a class="cite" href="#cite-{turn}-{n}" title="open source {n}">[{n}]</a>'
 
-    return _MARKER.sub(link, html.escape(answer.text, quote=False))
+    text = _MARKER.sub(link, html.escape(answer.text, quote=False))
+    badge = '<div class="checked-badge">✓ Checked: every claim stands in the cited sentence</div>'
+    return f'<div class="answer-checked">{text}{badge}{render_notes(answer)}</div>'
 
 
 def render_plain(answer: Answer) -> str:
@@ -198,9 +214,12 @@ def render_plain(answer: Answer) -> str:
     return "\n".join(lines)
 
 
-def render_sources(answer: Answer, turn: int = 1, corpus_dir: Path | None = None, duplicates: Any = None) -> str:
+def render_sources(
+    answer: Answer, turn: int = 1, article_text: Callable[[str], str] | None = None, duplicates: Any = None
+) -> str:
     """The source panel for one answer: each cited passage in its article context, the cited
-    sentence marked, with the article's file (its outlet) and date."""
+    sentence marked, with the article's file (its outlet) and date. `article_text` gives an
+    article's text as the index read it (`Assistant.article_text`)."""
     asked = html.escape(answer.question)
     if not answer.answered:
         looked = "".join(
@@ -224,7 +243,7 @@ def render_sources(answer: Answer, turn: int = 1, corpus_dir: Path | None = None
             f'<details class="cite-card" id="cite-{turn}-{c.n}"><summary><span class="cite-n">[{c.n}]</span> '
             f'<span class="outlet">{html.escape(c.source)}</span> · <time>{c.date or "undated"}</time>'
             f'<div class="preview">{html.escape(_clip(c.text, 110))}</div></summary>'
-            f'<blockquote class="context">{_context(c, corpus_dir)}</blockquote>{also}</details>'
+            f'<blockquote class="context">{_context(c, article_text)}</blockquote>{also}</details>'
         )
     outlets = sorted({c.source for c in answer.citations})
     header = f"Sources for “{asked}” — {len(answer.citations)} passage(s) from {len(outlets)} article(s)"
@@ -287,11 +306,11 @@ def render_uploads(results: Sequence[Upload]) -> str:
     return "\n".join(lines)
 
 
-def _context(c: Citation, corpus_dir: Path | None) -> str:
+def _context(c: Citation, article_text: Callable[[str], str] | None) -> str:
     """The paragraph around the cited span, the span itself marked."""
     try:
-        text = (corpus_dir / c.source).open().read() if corpus_dir else ""
-    except OSError:
+        text = article_text(c.source) if article_text else ""
+    except RagError:
         text = ""
     if text[c.start : c.end] != c.text:  # the file changed since indexing: show the sentence alone
         return f"<mark>{html.escape(c.text)}</mark>"
@@ -326,6 +345,11 @@ CSS = """
 .cite-card mark { background: #fde68a; color: #111827; padding: 0 2px; }
 .cite-card .also { font-size: 0.85em; color: var(--body-text-color-subdued); }
 a.cite { text-decoration: none; font-weight: 600; cursor: pointer; }
+.draft { opacity: 0.75; }
+.draft-label { font-size: 0.8em; font-style: italic; color: var(--body-text-color-subdued); margin-bottom: 2px; }
+.draft-text { color: var(--body-text-color-subdued); font-style: italic; }
+.checked-badge { font-size: 0.8em; color: #047857; margin-top: 4px; }
+.answer-note { font-size: 0.85em; color: #92400e; margin-top: 4px; }
 .read-as { font-size: 0.85em; color: var(--body-text-color-subdued); }
 .library-wrap { overflow-x: auto; }
 .library { width: 100%; border-collapse: collapse; }
@@ -407,14 +431,14 @@ def build(assistant: Assistant | Library):  # type: ignore[no-untyped-def]
                 if isinstance(item, Answer):
                     chat[-1] = {"role": "assistant", "content": read_as + render_answer(item, turn)}
                     duplicates = {s: d.duplicates for s, d in chosen.index.documents.items()}
-                    panel = render_sources(item, turn, chosen.config.corpus_dir, duplicates)
+                    panel = render_sources(item, turn, chosen.article_text, duplicates)
                     shown = item.text if item.answered else REFUSAL
                     # The standalone form, so a later follow-up can be resolved against it.
                     exchanges = [*exchanges, Exchange(Turn(rewrite.question, shown), panel)]
                     yield "", chat, render_panel(exchanges), render_plain(item), exchanges
                 else:
                     draft += item
-                    chat[-1] = {"role": "assistant", "content": read_as + html.escape(draft) + " ▍"}
+                    chat[-1] = {"role": "assistant", "content": read_as + render_draft(draft)}
                     checking = '<div class="state state-answer">Checking the draft against the articles…</div>'
                     yield "", chat, checking, "", exchanges
         except RagError as exc:
@@ -556,6 +580,8 @@ def start(page, host: str = "127.0.0.1", port: int = 7860, block: bool = True) -
         css=CSS,
         head=HEAD,
         footer_links=["api"],
+        # Gradio's own limit, so a larger upload is refused while it streams in, not after it is stored.
+        max_file_size=MAX_UPLOAD_BYTES,
     )
     return f"http://{host}:{port}/"
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass, replace
 
 from .prompt import REFUSAL_TOKEN
 from .retrieve import Filters
-from .safety import looks_like_instruction
 from .store import StoredIndex
 from .text import NEGATION, POLARITY, content_terms, coverage, numbers, terms
 from .types import Hit
@@ -116,12 +115,7 @@ def evidence_pool(
     from an article the filters keep out). The sentences the model is shown, given as (source,
     start) in prompt order (by default every sentence of the passages, in rank order), are numbered."""
     if shown is None:
-        shown = [
-            (hit.chunk.source, span.start)
-            for hit in hits
-            for span, text in hit.chunk.sentence_texts()
-            if not looks_like_instruction(text)
-        ]
+        shown = [(hit.chunk.source, span.start) for hit in hits for span, text in hit.chunk.sentence_texts()]
     numbers_shown: dict[tuple[str, int], int] = {}
     for key in shown:
         numbers_shown.setdefault(key, len(numbers_shown) + 1)
@@ -138,7 +132,7 @@ def evidence_pool(
         for chunk_id in index.documents[source].chunk_ids:
             chunk = index.chunks[chunk_id]
             for span, text in chunk.sentence_texts():
-                if span.start in article or looks_like_instruction(text):
+                if span.start in article:
                     continue
                 article[span.start] = Evidence(
                     source,
@@ -238,8 +232,7 @@ def verify_claim(
         and claim_numbers <= e.numbers
         # A claim that says "not" where the question did not needs a sentence that says it too.
         and (NEGATION not in new or NEGATION in e.terms)
-        # A sentence that shares nothing with the question is not evidence for an answer to it;
-        # this is also what stops an instruction planted in an article from being "supported".
+        # A sentence that shares nothing with the question is not evidence for an answer to it.
         and (e.terms & asked or not asked)
         # A sentence about someone else does not answer for the one asked about: "What did China
         # say?" is not answered by what Paris said. The names a question asks about must stand in

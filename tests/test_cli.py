@@ -48,3 +48,16 @@ def test_index_and_models_commands(tmp_path, seed_config):
     assert "added 2" in result.stdout
     listing = rag("models")
     assert listing.returncode == 0 and "qwen2.5-1.5b" in listing.stdout
+
+
+def test_an_index_is_opened_with_its_own_folder_and_never_emptied_by_another(tmp_path):
+    news = tmp_path / "news"
+    news.mkdir()
+    (news / "cotonou.txt").write_text(" date 2024-02-01 The port of Cotonou reopened its northern terminal on Monday.")
+    index_dir = str(tmp_path / "news-index")
+    assert rag("index", str(news), "--index-dir", index_dir).returncode == 0
+    again = rag("index", "--index-dir", index_dir)
+    assert again.returncode == 0, again.stderr
+    assert "removed 0" in again.stdout and "unchanged 1" in again.stdout
+    other = rag("index", str(ROOT / "seeds"), "--index-dir", index_dir)
+    assert other.returncode == 2 and "would remove" in other.stderr and "Traceback" not in other.stderr

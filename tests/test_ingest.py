@@ -1,6 +1,7 @@
 """The index on disk: incremental updates, rebuilds on changed settings, crash safety, corruption."""
 
 import json
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -8,7 +9,15 @@ import faiss
 import numpy as np
 import pytest
 
-from rag import Config, ConfigError, CorruptIndexError, IndexNotFoundError, StaleIndexError, build_index
+from rag import (
+    Config,
+    ConfigError,
+    CorpusMismatchError,
+    CorruptIndexError,
+    IndexNotFoundError,
+    StaleIndexError,
+    build_index,
+)
 from rag.embed import Embedder
 from rag.ingest import settings_for
 from rag.retrieve import Retriever
@@ -212,3 +221,51 @@ def test_bfloat16_embeddings_match_float32(assistant):
 def test_an_unknown_precision_is_a_clear_error():
     with pytest.raises(ConfigError, match="bfloat16"):
         Embedder(precision="fp8")
+
+
+def test_an_index_keeps_the_folder_it_was_built_from(tmp_path: Path, corpus: Config, embedder: Embedder):
+    """Opening an index with no folder named re-syncs it with its own folder, never with seeds/."""
+    news = tmp_path / "news"
+    news.mkdir()
+    (news / "cotonou.txt").write_text(NEW_ARTICLE)
+    index_dir = tmp_path / "news-index"
+    build_index(replace(corpus, corpus_dir=news, index_dir=index_dir), embedder=embedder)
+
+    unnamed = replace(Config(), index_dir=index_dir, models_dir=corpus.models_dir)
+    assert unnamed.corpus_dir is None
+    report = build_index(unnamed, embedder=embedder)
+    assert not report.removed and report.unchanged == 1 and not report.changed
+    assert set(StoredIndex.load(index_dir).documents) == {"cotonou.txt"}
+    assert StoredIndex.load(index_dir).corpus == news.resolve()
+
+
+def test_another_folder_never_silently_drops_indexed_articles(tmp_path: Path, corpus: Config, embedder: Embedder):
+    build_index(corpus, embedder=embedder)
+    generation = current_generation(corpus.index_dir)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "cotonou.txt").write_text(NEW_ARTICLE)
+    with pytest.raises(CorpusMismatchError, match="--rebuild") as error:
+        build_index(replace(corpus, corpus_dir=other), embedder=embedder)
+    assert str(corpus.corpus_dir.resolve()) in str(error.value) and "lacks 2 of its 2 articles" in str(error.value)
+    assert current_generation(corpus.index_dir) == generation
+    assert len(StoredIndex.load(corpus.index_dir).documents) == 2
+
+    # Asked for on purpose, the other folder replaces the index.
+    report = build_index(replace(corpus, corpus_dir=other), rebuild=True, embedder=embedder)
+    assert report.rebuilt and set(StoredIndex.load(corpus.index_dir).documents) == {"cotonou.txt"}
+
+
+def test_the_same_articles_in_a_moved_folder_are_taken_as_the_index_folder(
+    tmp_path: Path, corpus: Config, embedder: Embedder
+):
+    build_index(corpus, embedder=embedder)
+    moved = tmp_path / "moved"
+    shutil.copytree(corpus.corpus_dir, moved)
+    (moved / "cotonou.txt").write_text(NEW_ARTICLE)
+    report = build_index(replace(corpus, corpus_dir=moved), embedder=embedder)
+    assert report.added == ("cotonou.txt",) and not report.rebuilt and report.unchanged == 2
+    assert StoredIndex.load(corpus.index_dir).corpus == moved.resolve()
+    # Deleting an article from the index's own folder removes it, as it should.
+    (moved / "cotonou.txt").unlink()
+    assert build_index(replace(corpus, corpus_dir=None), embedder=embedder).removed == ("cotonou.txt",)

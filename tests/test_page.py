@@ -135,12 +135,18 @@ def wait_for_answer(tab, before: int) -> str:
 def test_seed_question_streams_an_answer_and_a_citation_opens_the_troops_sentence(tab):
     before = tab.locator('#chat [data-testid="bot"]').count()
     tab.get_by_role("button", name="Which countries had troops in Niger?").click()
-    # The draft is shown while the model writes it, with a cursor, before the checked answer replaces it.
-    tab.wait_for_function(
-        """() => [...document.querySelectorAll('#chat [data-testid="bot"]')].some(b => b.innerText.includes('▍'))""",
+    # The draft is shown while the model writes it, muted and marked unchecked, with no live citation
+    # link, before the checked answer replaces it.
+    draft = tab.wait_for_function(
+        """() => {
+            const d = document.querySelector('#chat [data-testid="bot"] .draft');
+            return d && d.innerText.includes('▍') ? [d.innerText, d.querySelectorAll('a').length] : null;
+        }""",
         timeout=ANSWER_TIMEOUT,
-    )
+    ).json_value()
+    assert "not yet checked" in draft[0] and draft[1] == 0, draft
     text = wait_for_answer(tab, before)
+    assert last_answer(tab).locator(".answer-checked").is_visible() and not last_answer(tab).locator(".draft").count()
     for country in ("United States", "France", "Germany", "Italy"):
         assert country in text, text
     tab.screenshot(path=str(ARTIFACTS / "page-answer.png"))

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from rag import REFUSAL, Answer, Assistant, Citation, ModelNotFoundError, QuestionError
-from rag.ui import Library, build, parse_filters, render_answer, render_error, render_sources, start
+from rag.ui import Library, build, parse_filters, render_answer, render_draft, render_error, render_sources, start
 
 from .conftest import SEEDS, TROOPS
 
@@ -40,16 +40,15 @@ def test_page_binds_loopback_by_default():
     assert inspect.signature(start).parameters["host"].default == "127.0.0.1"
 
 
-def test_citation_markers_link_to_their_source_cards_and_the_sentence_is_marked(seed_config):
+def test_citation_markers_link_to_their_source_cards_and_the_sentence_is_marked(seed_config, assistant):
     text = (seed_config.corpus_dir / "000_e4d5b5d28518737a.txt").read_text()
     start_at = text.index("Under ousted President Bazoum")
     end_at = text.index(".", text.index(TROOPS)) + 1
     citation = Citation(1, "000_e4d5b5d28518737a.txt", "2023-11-11", start_at, end_at, text[start_at:end_at])
     answer = Answer("Which countries had troops in Niger?", "France and Italy [1].", True, (citation,))
-    assert (
-        render_answer(answer, 3) == 'France and Italy <a class="cite" href="#cite-3-1" title="open source 1">[1]</a>.'
-    )
-    panel = render_sources(answer, 3, seed_config.corpus_dir, {"000_e4d5b5d28518737a.txt": ("003_x.txt",)})
+    link = '<a class="cite" href="#cite-3-1" title="open source 1">[1]</a>'
+    assert f"France and Italy {link}." in render_answer(answer, 3)
+    panel = render_sources(answer, 3, assistant.article_text, {"000_e4d5b5d28518737a.txt": ("003_x.txt",)})
     assert 'id="cite-3-1"' in panel
     assert f"<mark>{citation.text}</mark>" in panel
     assert "Putin has previously called" in panel  # the article context after the sentence
@@ -79,7 +78,7 @@ def test_filters_are_checked():
 def test_both_outlets_are_cited_when_both_carry_the_fact(assistant, seed_config):
     answer = assistant.ask("Who is the ousted president of Niger?")
     assert {c.source for c in answer.citations} == {"000_e4d5b5d28518737a.txt", "003_3fa78a0fed2da99f.txt"}
-    panel = render_sources(answer, 1, seed_config.corpus_dir)
+    panel = render_sources(answer, 1, assistant.article_text)
     assert panel.count('class="cite-card"') == len(answer.citations) and "from 2 article(s)" in panel
 
 
@@ -136,3 +135,27 @@ def test_each_model_gets_one_assistant_sharing_the_index(assistant):
     fast = library.assistant("qwen2.5-0.5b")
     assert fast is library.assistant("qwen2.5-0.5b") and fast.config.model == "qwen2.5-0.5b"
     assert set(fast.index.documents) == set(assistant.index.documents)
+
+
+def test_a_draft_streams_as_unchecked_and_the_answer_is_marked_checked():
+    draft = render_draft("The capital of France is Abuja [4]")
+    assert 'class="draft"' in draft and "not yet checked" in draft and "checking" in draft
+    assert "<a" not in draft and "[4]" in draft  # no live citation link in an unchecked draft
+    citation = Citation(1, "a.txt", None, 0, 5, "Hello")
+    checked = render_answer(Answer("q", "Hello [1].", True, (citation,)), 1)
+    assert "answer-checked" in checked and "draft" not in checked and 'class="cite"' in checked
+
+
+def test_the_server_refuses_uploads_over_the_limit_and_files_outside_its_folders(page_url):
+    import httpx
+
+    from rag.ui import MAX_UPLOAD_BYTES
+
+    big = httpx.post(
+        f"{page_url}gradio_api/upload", files={"files": ("big.txt", b"x" * (MAX_UPLOAD_BYTES + 1))}, timeout=60
+    )
+    assert big.status_code == 413, big.text
+    small = httpx.post(f"{page_url}gradio_api/upload", files={"files": ("../../small.txt", b"A small article.")})
+    assert small.status_code == 200 and ".." not in small.json()[0]
+    for outside in ("/etc/passwd", str(SEEDS / "000_e4d5b5d28518737a.txt")):
+        assert httpx.get(f"{page_url}gradio_api/file={outside}").status_code in (403, 404)
