@@ -43,24 +43,46 @@ def parse_article(source: str, data: bytes) -> Article:
 
 
 def load_article(path: Path, root: Path) -> Article:
+    """The article at `path`, named by its path under `root`; read only if it lies inside `root` once links are
+    resolved, so a link cannot make a file elsewhere (say /etc/passwd) citable."""
+    source = path.relative_to(root).as_posix()
     try:
-        data = path.read_bytes()
+        target = path.resolve(strict=True)
     except OSError as exc:
         raise ArticleError(f"{path}: cannot be read ({exc.strerror})") from exc
-    return parse_article(path.relative_to(root).as_posix(), data)
+    if not target.is_relative_to(root.resolve()):
+        raise ArticleError(f"{source}: links outside the article folder (to {target}), so it is not read")
+    try:
+        data = target.read_bytes()
+    except OSError as exc:
+        raise ArticleError(f"{path}: cannot be read ({exc.strerror})") from exc
+    return parse_article(source, data)
 
 
 def article_paths(folder: Path) -> list[Path]:
     if not folder.is_dir():
         raise ArticleError(f"{folder}: no such folder of articles")
+    # rglob does not descend into linked sub-folders; a file reached through one would fail
+    # load_article's check anyway if it lay outside.
     return sorted(p for p in folder.rglob("*.txt") if p.is_file())
 
 
 def load_articles(folder: Path) -> tuple[list[Article], list[ArticleError]]:
     """Every readable `.txt` under `folder`, plus the errors for the ones that are not:
-    one bad file must not stop the rest from being indexed."""
+    one bad file must not stop the rest from being indexed.
+
+    Only files inside `folder` are read: a link to a file elsewhere is an error, and linked sub-folders are
+    not followed. A link to a file inside loads under the link's name, unless that file is itself one of the
+    articles: then the link is skipped as a duplicate, so one story is not indexed twice."""
+    paths = article_paths(folder)
+    articles_by_target = {p.resolve(): p for p in paths if not p.is_symlink()}
     articles, errors = [], []
-    for path in article_paths(folder):
+    for path in paths:
+        original = articles_by_target.get(path.resolve(), path)
+        if original != path:
+            name, target = (p.relative_to(folder).as_posix() for p in (path, original))
+            errors.append(ArticleError(f"{name}: a link to {target}, which is loaded under its own name"))
+            continue
         try:
             articles.append(load_article(path, folder))
         except ArticleError as exc:

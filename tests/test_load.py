@@ -46,3 +46,63 @@ def test_unreadable_articles_are_reported_not_fatal(tmp_path: Path, data: bytes,
 def test_missing_folder_is_a_clear_error(tmp_path: Path):
     with pytest.raises(ArticleError, match="no such folder"):
         load_articles(tmp_path / "nowhere")
+
+
+@pytest.fixture()
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Every file the loader reads, resolved: a file that must not be read is not in it."""
+    read: list[Path] = []
+    read_bytes = Path.read_bytes
+
+    def spy(path: Path) -> bytes:
+        read.append(path.resolve())
+        return read_bytes(path)
+
+    monkeypatch.setattr(Path, "read_bytes", spy)
+    return read
+
+
+def corpus_beside_a_secret(tmp_path: Path) -> tuple[Path, Path]:
+    corpus, outside = tmp_path / "corpus", tmp_path / "outside"
+    corpus.mkdir()
+    outside.mkdir()
+    (corpus / "good.txt").write_text("A good article. It has two sentences.")
+    secret = outside / "secret.txt"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash")
+    return corpus, secret
+
+
+def test_link_to_a_file_outside_the_folder_is_skipped_and_never_read(tmp_path: Path, reads: list[Path]):
+    corpus, secret = corpus_beside_a_secret(tmp_path)
+    (corpus / "passwd.txt").symlink_to(secret)
+    articles, errors = load_articles(corpus)
+    assert [a.source for a in articles] == ["good.txt"]
+    assert len(errors) == 1 and str(errors[0]).startswith("passwd.txt: links outside the article folder")
+    assert secret not in reads
+
+
+def test_linked_folder_pointing_outside_is_not_followed(tmp_path: Path, reads: list[Path]):
+    corpus, secret = corpus_beside_a_secret(tmp_path)
+    (corpus / "elsewhere").symlink_to(secret.parent, target_is_directory=True)
+    articles, errors = load_articles(corpus)
+    assert [a.source for a in articles] == ["good.txt"] and not errors
+    assert secret not in reads
+
+
+def test_link_inside_the_folder_loads_unless_its_target_is_an_article(tmp_path: Path):
+    (tmp_path / "drafts").mkdir()
+    (tmp_path / "drafts" / "story.md").write_text("A draft kept as markdown. It is linked as an article.")
+    (tmp_path / "story.txt").symlink_to(tmp_path / "drafts" / "story.md")
+    (tmp_path / "good.txt").write_text("A good article. It has two sentences.")
+    (tmp_path / "latest.txt").symlink_to("good.txt")
+    articles, errors = load_articles(tmp_path)
+    assert [a.source for a in articles] == ["good.txt", "story.txt"]
+    assert len(errors) == 1 and str(errors[0]).startswith("latest.txt: a link to good.txt")
+
+
+def test_a_linked_article_folder_loads(tmp_path: Path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "good.txt").write_text("A good article. It has two sentences.")
+    (tmp_path / "corpus").symlink_to(tmp_path / "real", target_is_directory=True)
+    articles, errors = load_articles(tmp_path / "corpus")
+    assert [a.source for a in articles] == ["good.txt"] and not errors
