@@ -9,10 +9,14 @@ from pathlib import Path
 from .errors import ArticleError
 from .types import Article
 
-# The seed files open with " date 2023-11-11 " and the text follows on the same line.
-_DATE_HEADER = re.compile(r"\A\s*date\s+(\d{4}-\d{2}-\d{2})\s+")
-# Tried in order; latin-1 decodes any byte string, so a file that is not UTF-8 still loads.
-_ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
+# The seed files open with " date 2023-11-11 " and the text follows on the same line. Matched from a position
+# (the start, or just after a UTF-8 byte-order mark), so no \A: it would not match after the mark.
+_DATE_HEADER = re.compile(r"\s*date\s+(\d{4}-\d{2}-\d{2})\s+")
+# open() keeps a UTF-8 byte-order mark as this character; the body starts after it.
+_UTF8_MARK = "\ufeff"
+# Tried in order; utf-8 keeps a byte-order mark, as open() does, so offsets stay offsets into what it returns;
+# latin-1 decodes any byte string, so a file that is not UTF-8 still loads.
+_ENCODINGS = ("utf-8", "cp1252", "latin-1")
 
 
 def decode(data: bytes, name: str) -> str:
@@ -28,18 +32,32 @@ def decode(data: bytes, name: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+def read_text(path: Path) -> str:
+    """The article at `path` exactly as the loader decodes it, so an article's offsets index this text: for a
+    UTF-8 file it is what `open(path).read()` returns, and it reads the files that open() cannot (cp1252)."""
+    return decode(_read_bytes(path), str(path))
+
+
 def parse_article(source: str, data: bytes) -> Article:
     text = decode(data, source)
-    if not text.strip():
+    after_mark = len(_UTF8_MARK) if text.startswith(_UTF8_MARK) else 0
+    if not text[after_mark:].strip():
         raise ArticleError(f"{source}: the file is empty")
-    match = _DATE_HEADER.match(text)
+    match = _DATE_HEADER.match(text, after_mark)
     return Article(
         source=source,
         text=text,
-        body_start=match.end() if match else 0,
+        body_start=match.end() if match else after_mark,
         date=match.group(1) if match else None,
         sha256=hashlib.sha256(data).hexdigest(),
     )
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ArticleError(f"{path}: cannot be read ({exc.strerror})") from exc
 
 
 def load_article(path: Path, root: Path) -> Article:
@@ -52,11 +70,7 @@ def load_article(path: Path, root: Path) -> Article:
         raise ArticleError(f"{path}: cannot be read ({exc.strerror})") from exc
     if not target.is_relative_to(root.resolve()):
         raise ArticleError(f"{source}: links outside the article folder (to {target}), so it is not read")
-    try:
-        data = target.read_bytes()
-    except OSError as exc:
-        raise ArticleError(f"{path}: cannot be read ({exc.strerror})") from exc
-    return parse_article(source, data)
+    return parse_article(source, _read_bytes(target))
 
 
 def article_paths(folder: Path) -> list[Path]:

@@ -1,9 +1,11 @@
+import codecs
 from pathlib import Path
 
 import pytest
 
+from rag.chunk import chunk_article
 from rag.errors import ArticleError
-from rag.load import load_articles, parse_article
+from rag.load import load_articles, parse_article, read_text
 
 from .conftest import SEEDS
 
@@ -34,7 +36,15 @@ def test_windows_newlines_match_what_open_returns(tmp_path: Path):
     assert articles[0].date == "2024-01-02"
 
 
-@pytest.mark.parametrize("data, reason", [(b"", "empty"), (b"\x00\x01binary", "binary"), (b"  \n ", "empty")])
+@pytest.mark.parametrize(
+    "data, reason",
+    [
+        (b"", "empty"),
+        (b"\x00\x01binary", "binary"),
+        (b"  \n ", "empty"),
+        (codecs.BOM_UTF8, "empty"),
+    ],
+)
 def test_unreadable_articles_are_reported_not_fatal(tmp_path: Path, data: bytes, reason: str):
     (tmp_path / "bad.txt").write_bytes(data)
     (tmp_path / "good.txt").write_text("A good article. It has two sentences.")
@@ -106,3 +116,24 @@ def test_a_linked_article_folder_loads(tmp_path: Path):
     (tmp_path / "corpus").symlink_to(tmp_path / "real", target_is_directory=True)
     articles, errors = load_articles(tmp_path / "corpus")
     assert [a.source for a in articles] == ["good.txt"] and not errors
+
+
+@pytest.mark.parametrize("header", ["", " date 2024-01-02 "], ids=["no-header", "date-header"])
+def test_utf8_with_a_byte_order_mark_keeps_offsets_into_what_open_returns(tmp_path: Path, header: str):
+    path = tmp_path / "bom.txt"
+    path.write_bytes(codecs.BOM_UTF8 + (header + "First sentence here. Second one follows.\r\nThird.").encode())
+    articles, errors = load_articles(tmp_path)
+    raw = path.open(encoding="utf-8").read()
+    assert not errors and articles[0].text == raw == read_text(path)
+    assert articles[0].date == ("2024-01-02" if header else None)
+    assert articles[0].body_start == len("\ufeff" + header)
+    chunks = chunk_article(articles[0], 20, 0)
+    assert chunks and chunks[0].text == "First sentence here."
+    assert all(raw[c.start : c.end] == c.text for c in chunks)
+
+
+def test_read_text_reads_a_file_in_another_encoding_as_the_loader_does(tmp_path: Path):
+    path = tmp_path / "cp1252.txt"
+    path.write_bytes("Café owners said «no».\r\n".encode("cp1252"))
+    articles, _ = load_articles(tmp_path)
+    assert read_text(path) == articles[0].text == "Café owners said «no».\n"
