@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import re
 from pathlib import Path
@@ -14,27 +15,45 @@ from .types import Article
 _DATE_HEADER = re.compile(r"\s*date\s+(\d{4}-\d{2}-\d{2})\s+")
 # open() keeps a UTF-8 byte-order mark as this character; the body starts after it.
 _UTF8_MARK = "\ufeff"
-# Tried in order; utf-8 keeps a byte-order mark, as open() does, so offsets stay offsets into what it returns;
-# latin-1 decodes any byte string, so a file that is not UTF-8 still loads.
+# A file that opens with one of these marks is in that encoding. The UTF-32-LE mark begins with the UTF-16-LE
+# one, so UTF-32 is tried first; both codecs read the mark to choose the byte order, and drop it.
+_MARKS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# Otherwise tried in order; utf-8 keeps a byte-order mark, as open() does, so offsets stay offsets into what
+# it returns; latin-1 decodes any byte string, so a file that is not UTF-8 still loads.
 _ENCODINGS = ("utf-8", "cp1252", "latin-1")
 
 
 def decode(data: bytes, name: str) -> str:
-    if b"\x00" in data:
-        raise ArticleError(f"{name}: looks like a binary file, not a text article")
-    for encoding in _ENCODINGS:
+    """`data` as text: in the encoding its byte-order mark names, else in the first of `_ENCODINGS` that fits."""
+    marked = next((encoding for mark, encoding in _MARKS if data.startswith(mark)), None)
+    if marked:
         try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
+            text = data.decode(marked)
+        except UnicodeDecodeError as exc:
+            label = marked.upper()
+            raise ArticleError(f"{name}: starts with a {label} byte-order mark but is not valid {label}") from exc
+    else:
+        for encoding in _ENCODINGS:
+            try:
+                text = data.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+    # Checked in the text, not the bytes: UTF-16 and UTF-32 are full of NUL bytes, but no article holds a NUL.
+    if "\x00" in text:
+        raise ArticleError(f"{name}: looks like a binary file, not a text article")
     # The same newline translation as open(path).read(), so offsets match what a reader sees.
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def read_text(path: Path) -> str:
     """The article at `path` exactly as the loader decodes it, so an article's offsets index this text: for a
-    UTF-8 file it is what `open(path).read()` returns, and it reads the files that open() cannot (cp1252)."""
+    UTF-8 file it is what `open(path).read()` returns, and it reads the files that open() cannot (cp1252, UTF-16)."""
     return decode(_read_bytes(path), str(path))
 
 

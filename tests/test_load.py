@@ -43,6 +43,9 @@ def test_windows_newlines_match_what_open_returns(tmp_path: Path):
         (b"\x00\x01binary", "binary"),
         (b"  \n ", "empty"),
         (codecs.BOM_UTF8, "empty"),
+        (codecs.BOM_UTF16_LE, "empty"),
+        (codecs.BOM_UTF16_LE + "A\x00B".encode("utf-16-le"), "binary"),
+        (codecs.BOM_UTF16_LE + b"A\x00B", "not valid UTF-16"),
     ],
 )
 def test_unreadable_articles_are_reported_not_fatal(tmp_path: Path, data: bytes, reason: str):
@@ -116,6 +119,28 @@ def test_a_linked_article_folder_loads(tmp_path: Path):
     (tmp_path / "corpus").symlink_to(tmp_path / "real", target_is_directory=True)
     articles, errors = load_articles(tmp_path / "corpus")
     assert [a.source for a in articles] == ["good.txt"] and not errors
+
+
+ARTICLE = " date 2024-01-02 Café owners in Zürich protested.\r\nThe mayor, Ολγα, said «no»."
+
+
+@pytest.mark.parametrize(
+    "mark, encoding",
+    [
+        (codecs.BOM_UTF16_LE, "utf-16-le"),
+        (codecs.BOM_UTF16_BE, "utf-16-be"),
+        (codecs.BOM_UTF32_LE, "utf-32-le"),
+        (codecs.BOM_UTF32_BE, "utf-32-be"),
+    ],
+    ids=["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"],
+)
+def test_utf16_and_utf32_articles_load_by_their_byte_order_mark(tmp_path: Path, mark: bytes, encoding: str):
+    path = tmp_path / "wide.txt"
+    path.write_bytes(mark + ARTICLE.encode(encoding))
+    articles, errors = load_articles(tmp_path)
+    assert not errors
+    assert articles[0].text == ARTICLE.replace("\r\n", "\n") == read_text(path)
+    assert articles[0].date == "2024-01-02" and articles[0].text[articles[0].body_start :].startswith("Café")
 
 
 @pytest.mark.parametrize("header", ["", " date 2024-01-02 "], ids=["no-header", "date-header"])
