@@ -89,7 +89,7 @@ def _update_index(
 ) -> tuple[StoredIndex, IndexReport]:
     folder = folder or config.corpus_dir
     settings = settings_for(config)
-    articles, errors = load_articles(folder)
+    articles, errors = load_articles(folder, config.max_article_bytes)
     if not articles:
         raise ArticleError(f"no readable .txt articles in {folder}")
 

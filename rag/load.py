@@ -79,16 +79,23 @@ def _read_bytes(path: Path) -> bytes:
         raise ArticleError(f"{path}: cannot be read ({exc.strerror})") from exc
 
 
-def load_article(path: Path, root: Path) -> Article:
-    """The article at `path`, named by its path under `root`; read only if it lies inside `root` once links are
-    resolved, so a link cannot make a file elsewhere (say /etc/passwd) citable."""
+def load_article(path: Path, root: Path, max_bytes: int) -> Article:
+    """The article at `path`, named by its path under `root`. It is read only if it lies inside `root` once
+    links are resolved, so a link cannot make a file elsewhere (say /etc/passwd) citable, and only if it is at
+    most `max_bytes` long: the size is checked before a byte is read."""
     source = path.relative_to(root).as_posix()
     try:
         target = path.resolve(strict=True)
+        size = target.stat().st_size
     except OSError as exc:
         raise ArticleError(f"{path}: cannot be read ({exc.strerror})") from exc
     if not target.is_relative_to(root.resolve()):
         raise ArticleError(f"{source}: links outside the article folder (to {target}), so it is not read")
+    if size > max_bytes:
+        raise ArticleError(
+            f"{source}: {size:,} bytes is over the limit of {max_bytes:,} bytes for an article; "
+            "raise it with RAG_MAX_ARTICLE_BYTES (Config.max_article_bytes)"
+        )
     return parse_article(source, _read_bytes(target))
 
 
@@ -100,8 +107,8 @@ def article_paths(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*.txt") if p.is_file())
 
 
-def load_articles(folder: Path) -> tuple[list[Article], list[ArticleError]]:
-    """Every readable `.txt` under `folder`, plus the errors for the ones that are not:
+def load_articles(folder: Path, max_bytes: int) -> tuple[list[Article], list[ArticleError]]:
+    """Every readable `.txt` under `folder` of at most `max_bytes`, plus the errors for the ones that are not:
     one bad file must not stop the rest from being indexed.
 
     Only files inside `folder` are read: a link to a file elsewhere is an error, and linked sub-folders are
@@ -117,7 +124,7 @@ def load_articles(folder: Path) -> tuple[list[Article], list[ArticleError]]:
             errors.append(ArticleError(f"{name}: a link to {target}, which is loaded under its own name"))
             continue
         try:
-            articles.append(load_article(path, folder))
+            articles.append(load_article(path, folder, max_bytes))
         except ArticleError as exc:
             errors.append(exc)
     return articles, errors
