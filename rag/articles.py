@@ -19,9 +19,10 @@ from .store import DocumentRecord
 
 
 class ArticleFiles:
-    def __init__(self, folder: Path, documents: Mapping[str, DocumentRecord]) -> None:
+    def __init__(self, folder: Path, documents: Mapping[str, DocumentRecord], max_bytes: int) -> None:
         self.folder = folder
         self.documents = documents
+        self.max_bytes = max_bytes
         self._checked: dict[str, tuple[int, int, bool]] = {}  # source -> (mtime_ns, size, unchanged)
         self._lock = threading.Lock()
 
@@ -37,7 +38,7 @@ class ArticleFiles:
         if seen and seen[:2] == (stat.st_mtime_ns, stat.st_size):
             return seen[2]
         try:
-            same = record is not None and load_article(path, self.folder).sha256 == record.sha256
+            same = record is not None and load_article(path, self.folder, self.max_bytes).sha256 == record.sha256
         except ArticleError:
             same = False
         with self._lock:
@@ -49,7 +50,7 @@ class ArticleFiles:
         if source not in self.documents:
             raise StaleArticleError(f"{source} is not in the index")
         try:
-            article = load_article(self.folder / source, self.folder)
+            article = load_article(self.folder / source, self.folder, self.max_bytes)
         except ArticleError as exc:
             raise StaleArticleError(f"{source} cannot be read any more ({exc}); run: rag index") from exc
         if article.sha256 != self.documents[source].sha256:

@@ -78,7 +78,7 @@ class Assistant:
 
     def _open(self, index: StoredIndex) -> None:
         self.retriever = Retriever(index, self.embedder, self.config)
-        self.articles = ArticleFiles(self.corpus_dir, index.documents)
+        self.articles = ArticleFiles(self.corpus_dir, index.documents, self.config.max_article_bytes)
 
     @property
     def index(self) -> StoredIndex:

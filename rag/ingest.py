@@ -101,7 +101,7 @@ def _update_index(
     named = folder or config.corpus_dir
     recorded = index.corpus if index is not None else recorded_corpus(config.index_dir)
     folder = Path(named or recorded or config.default_corpus).resolve()
-    articles, errors = load_articles(folder)
+    articles, errors = load_articles(folder, config.max_article_bytes)
     if not articles:
         raise ArticleError(f"no readable .txt articles in {folder}")
     if index is not None:

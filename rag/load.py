@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import re
 from pathlib import Path
@@ -9,60 +10,121 @@ from pathlib import Path
 from .errors import ArticleError
 from .types import Article
 
-# The seed files open with " date 2023-11-11 " and the text follows on the same line.
-_DATE_HEADER = re.compile(r"\A\s*date\s+(\d{4}-\d{2}-\d{2})\s+")
-# Tried in order; latin-1 decodes any byte string, so a file that is not UTF-8 still loads.
-_ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
+# The seed files open with " date 2023-11-11 " and the text follows on the same line. Matched from a position
+# (the start, or just after a UTF-8 byte-order mark), so no \A: it would not match after the mark.
+_DATE_HEADER = re.compile(r"\s*date\s+(\d{4}-\d{2}-\d{2})\s+")
+# open() keeps a UTF-8 byte-order mark as this character; the body starts after it.
+_UTF8_MARK = "\ufeff"
+# A file that opens with one of these marks is in that encoding. The UTF-32-LE mark begins with the UTF-16-LE
+# one, so UTF-32 is tried first; both codecs read the mark to choose the byte order, and drop it.
+_MARKS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# Otherwise tried in order; utf-8 keeps a byte-order mark, as open() does, so offsets stay offsets into what
+# it returns; latin-1 decodes any byte string, so a file that is not UTF-8 still loads.
+_ENCODINGS = ("utf-8", "cp1252", "latin-1")
 
 
 def decode(data: bytes, name: str) -> str:
-    if b"\x00" in data:
-        raise ArticleError(f"{name}: looks like a binary file, not a text article")
-    for encoding in _ENCODINGS:
+    """`data` as text: in the encoding its byte-order mark names, else in the first of `_ENCODINGS` that fits."""
+    marked = next((encoding for mark, encoding in _MARKS if data.startswith(mark)), None)
+    if marked:
         try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
+            text = data.decode(marked)
+        except UnicodeDecodeError as exc:
+            label = marked.upper()
+            raise ArticleError(f"{name}: starts with a {label} byte-order mark but is not valid {label}") from exc
+    else:
+        for encoding in _ENCODINGS:
+            try:
+                text = data.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+    # Checked in the text, not the bytes: UTF-16 and UTF-32 are full of NUL bytes, but no article holds a NUL.
+    if "\x00" in text:
+        raise ArticleError(f"{name}: looks like a binary file, not a text article")
     # The same newline translation as open(path).read(), so offsets match what a reader sees.
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+def read_text(path: Path) -> str:
+    """The article at `path` exactly as the loader decodes it, so an article's offsets index this text: for a
+    UTF-8 file it is what `open(path).read()` returns, and it reads the files that open() cannot (cp1252, UTF-16)."""
+    return decode(_read_bytes(path), str(path))
+
+
 def parse_article(source: str, data: bytes) -> Article:
     text = decode(data, source)
-    if not text.strip():
+    after_mark = len(_UTF8_MARK) if text.startswith(_UTF8_MARK) else 0
+    if not text[after_mark:].strip():
         raise ArticleError(f"{source}: the file is empty")
-    match = _DATE_HEADER.match(text)
+    match = _DATE_HEADER.match(text, after_mark)
     return Article(
         source=source,
         text=text,
-        body_start=match.end() if match else 0,
+        body_start=match.end() if match else after_mark,
         date=match.group(1) if match else None,
         sha256=hashlib.sha256(data).hexdigest(),
     )
 
 
-def load_article(path: Path, root: Path) -> Article:
+def _read_bytes(path: Path) -> bytes:
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise ArticleError(f"{path}: cannot be read ({exc.strerror})") from exc
-    return parse_article(path.relative_to(root).as_posix(), data)
+
+
+def load_article(path: Path, root: Path, max_bytes: int) -> Article:
+    """The article at `path`, named by its path under `root`. It is read only if it lies inside `root` once
+    links are resolved, so a link cannot make a file elsewhere (say /etc/passwd) citable, and only if it is at
+    most `max_bytes` long: the size is checked before a byte is read."""
+    source = path.relative_to(root).as_posix()
+    try:
+        target = path.resolve(strict=True)
+        size = target.stat().st_size
+    except OSError as exc:
+        raise ArticleError(f"{path}: cannot be read ({exc.strerror})") from exc
+    if not target.is_relative_to(root.resolve()):
+        raise ArticleError(f"{source}: links outside the article folder (to {target}), so it is not read")
+    if size > max_bytes:
+        raise ArticleError(
+            f"{source}: {size:,} bytes is over the limit of {max_bytes:,} bytes for an article; "
+            "raise it with RAG_MAX_ARTICLE_BYTES (Config.max_article_bytes)"
+        )
+    return parse_article(source, _read_bytes(target))
 
 
 def article_paths(folder: Path) -> list[Path]:
     if not folder.is_dir():
         raise ArticleError(f"{folder}: no such folder of articles")
+    # rglob does not descend into linked sub-folders; a file reached through one would fail
+    # load_article's check anyway if it lay outside.
     return sorted(p for p in folder.rglob("*.txt") if p.is_file())
 
 
-def load_articles(folder: Path) -> tuple[list[Article], list[ArticleError]]:
-    """Every readable `.txt` under `folder`, plus the errors for the ones that are not:
-    one bad file must not stop the rest from being indexed."""
+def load_articles(folder: Path, max_bytes: int) -> tuple[list[Article], list[ArticleError]]:
+    """Every readable `.txt` under `folder` of at most `max_bytes`, plus the errors for the ones that are not:
+    one bad file must not stop the rest from being indexed.
+
+    Only files inside `folder` are read: a link to a file elsewhere is an error, and linked sub-folders are
+    not followed. A link to a file inside loads under the link's name, unless that file is itself one of the
+    articles: then the link is skipped as a duplicate, so one story is not indexed twice."""
+    paths = article_paths(folder)
+    articles_by_target = {p.resolve(): p for p in paths if not p.is_symlink()}
     articles, errors = [], []
-    for path in article_paths(folder):
+    for path in paths:
+        original = articles_by_target.get(path.resolve(), path)
+        if original != path:
+            name, target = (p.relative_to(folder).as_posix() for p in (path, original))
+            errors.append(ArticleError(f"{name}: a link to {target}, which is loaded under its own name"))
+            continue
         try:
-            articles.append(load_article(path, folder))
+            articles.append(load_article(path, folder, max_bytes))
         except ArticleError as exc:
             errors.append(exc)
     return articles, errors

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Article:
-    """One article file. `text` is the whole file as `open(path).read()` returns it, so offsets
-    into it are offsets into the file; `body_start` skips the optional ` date YYYY-MM-DD ` header."""
+    """One article file. `text` is the whole file as `rag.load.read_text(path)` returns it, which for a UTF-8
+    file is what `open(path).read()` returns, so offsets into it are offsets into the file; `body_start` skips
+    a byte-order mark and the optional ` date YYYY-MM-DD ` header."""
 
     source: str  # file name relative to the corpus folder
     text: str
@@ -56,7 +57,7 @@ class Hit:
 
 @dataclass(frozen=True)
 class Citation:
-    """An exact span of an article: `open(corpus/source).read()[start:end] == text`."""
+    """An exact span of an article: `read_text(corpus/source)[start:end] == text` (`open()` for UTF-8)."""
 
     n: int
     source: str

@@ -1,4 +1,5 @@
 from rag.chunk import chunk_article
+from rag.config import Config
 from rag.load import load_articles
 from rag.text import sentence_spans
 
@@ -6,7 +7,7 @@ from .conftest import SEEDS, TROOPS
 
 
 def seed_chunks(max_chars: int = 450, overlap: int = 1):
-    articles, _ = load_articles(SEEDS)
+    articles, _ = load_articles(SEEDS, Config().max_article_bytes)
     return articles, [c for a in articles for c in chunk_article(a, max_chars, overlap)]
 
 

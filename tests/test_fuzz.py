@@ -3,19 +3,20 @@ lines. Nothing may crash except with a documented RagError, and nothing may hang
 
 from __future__ import annotations
 
+import codecs
 import tempfile
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from rag import Answer, ArticleError, Assistant, Config, QuestionError, build_index
 from rag.chunk import chunk_article
 from rag.embed import Embedder
-from rag.load import parse_article
+from rag.load import load_articles, read_text
 
 # Letters from several scripts, control characters, newlines and blank lines, emoji.
 PIECES = (
@@ -24,6 +25,16 @@ PIECES = (
     + ["\n\n", "  ", "Niger", "troops", " date 2023-01-01 "]
 )
 NASTY = st.lists(st.sampled_from(PIECES), max_size=120).map("".join)
+# How an article reaches the disk: UTF-8 with or without a byte-order mark, or UTF-16 or UTF-32 behind theirs.
+MARKS = [
+    (b"", "utf-8"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+]
+ENCODED = st.tuples(st.sampled_from(MARKS), NASTY).map(lambda m: m[0][0] + m[1].encode(m[0][1]))
 QUESTIONS = st.one_of(NASTY, st.text(max_size=200), st.text(min_size=1990, max_size=2100))
 FUZZ = settings(max_examples=40, deadline=5000, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -57,14 +68,25 @@ def test_any_question_is_answered_refused_or_rejected_cleanly(echo: Assistant, q
 
 
 @FUZZ
-@given(data=st.one_of(st.binary(max_size=3000), NASTY.map(lambda t: t.encode("utf-8", "surrogatepass"))))
+@given(data=st.one_of(st.binary(max_size=3000), ENCODED))
+@example(data=codecs.BOM_UTF8 + b" date 2023-01-01 Niger troops left. They went home.\r\nThe end.")
+@example(data=codecs.BOM_UTF16_BE + "Niger troops left.\rThey went home.".encode("utf-16-be"))
 def test_any_article_bytes_parse_and_chunk_with_exact_offsets(data: bytes):
-    try:
-        article = parse_article("fuzz.txt", data)
-    except ArticleError:
-        return
-    for chunk in chunk_article(article, 450, 1):
-        assert article.text[chunk.start : chunk.end] == chunk.text
+    """Chunk offsets index the file as a reader gets it: open() for UTF-8, else read_text, the loader's way."""
+    with tempfile.TemporaryDirectory() as home:
+        path = Path(home) / "fuzz.txt"
+        path.write_bytes(data)
+        articles, _ = load_articles(Path(home), Config().max_article_bytes)
+        if not articles:
+            return
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = read_text(path)
+        else:
+            text = path.open(encoding="utf-8").read()
+    for chunk in chunk_article(articles[0], 450, 1):
+        assert text[chunk.start : chunk.end] == chunk.text
         assert all(chunk.start <= s.start < s.end <= chunk.end for s in chunk.sentences)
 
 

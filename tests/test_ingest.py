@@ -83,6 +83,18 @@ def test_nothing_changed_writes_nothing(corpus: Config, embedder: Embedder):
     assert current_generation(corpus.index_dir) == generation
 
 
+def test_an_article_over_the_configured_size_is_skipped(tmp_path: Path, embedder: Embedder):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "cotonou.txt").write_text(NEW_ARTICLE)
+    (folder / "huge.txt").write_text(NEW_ARTICLE * 2)
+    limit = len(NEW_ARTICLE.encode())
+    config = replace(Config(), corpus_dir=folder, index_dir=tmp_path / "index", max_article_bytes=limit)
+    report = build_index(config, embedder=embedder)
+    assert report.added == ("cotonou.txt",)
+    assert len(report.errors) == 1 and report.errors[0].startswith("huge.txt:") and f"{limit:,}" in report.errors[0]
+
+
 def test_changed_chunking_rebuilds_with_a_message(corpus: Config, embedder: Embedder):
     build_index(corpus, embedder=embedder)
     smaller = replace(corpus, chunk_chars=250)

@@ -1,15 +1,20 @@
+import codecs
 from pathlib import Path
 
 import pytest
 
+from rag.chunk import chunk_article
+from rag.config import Config
 from rag.errors import ArticleError
-from rag.load import load_articles, parse_article
+from rag.load import load_articles, parse_article, read_text
 
 from .conftest import SEEDS
 
+LIMIT = Config().max_article_bytes
+
 
 def test_seed_date_header_is_metadata_and_offsets_index_the_file():
-    articles, errors = load_articles(SEEDS)
+    articles, errors = load_articles(SEEDS, LIMIT)
     assert not errors
     assert {a.date for a in articles} == {"2023-11-11", "2023-08-16"}
     for article in articles:
@@ -29,20 +34,155 @@ def test_file_without_header_or_in_another_encoding_still_loads():
 def test_windows_newlines_match_what_open_returns(tmp_path: Path):
     path = tmp_path / "crlf.txt"
     path.write_bytes(b" date 2024-01-02 First line.\r\nSecond line.\r\n")
-    articles, _ = load_articles(tmp_path)
+    articles, _ = load_articles(tmp_path, LIMIT)
     assert articles[0].text == path.open().read()
     assert articles[0].date == "2024-01-02"
 
 
-@pytest.mark.parametrize("data, reason", [(b"", "empty"), (b"\x00\x01binary", "binary"), (b"  \n ", "empty")])
+@pytest.mark.parametrize(
+    "data, reason",
+    [
+        (b"", "empty"),
+        (b"\x00\x01binary", "binary"),
+        (b"  \n ", "empty"),
+        (codecs.BOM_UTF8, "empty"),
+        (codecs.BOM_UTF16_LE, "empty"),
+        (codecs.BOM_UTF16_LE + "A\x00B".encode("utf-16-le"), "binary"),
+        (codecs.BOM_UTF16_LE + b"A\x00B", "not valid UTF-16"),
+    ],
+)
 def test_unreadable_articles_are_reported_not_fatal(tmp_path: Path, data: bytes, reason: str):
     (tmp_path / "bad.txt").write_bytes(data)
     (tmp_path / "good.txt").write_text("A good article. It has two sentences.")
-    articles, errors = load_articles(tmp_path)
+    articles, errors = load_articles(tmp_path, LIMIT)
     assert [a.source for a in articles] == ["good.txt"]
     assert len(errors) == 1 and "bad.txt" in str(errors[0]) and reason in str(errors[0])
 
 
 def test_missing_folder_is_a_clear_error(tmp_path: Path):
     with pytest.raises(ArticleError, match="no such folder"):
-        load_articles(tmp_path / "nowhere")
+        load_articles(tmp_path / "nowhere", LIMIT)
+
+
+@pytest.fixture()
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Every file the loader reads, resolved: a file that must not be read is not in it."""
+    read: list[Path] = []
+    read_bytes = Path.read_bytes
+
+    def spy(path: Path) -> bytes:
+        read.append(path.resolve())
+        return read_bytes(path)
+
+    monkeypatch.setattr(Path, "read_bytes", spy)
+    return read
+
+
+def corpus_beside_a_secret(tmp_path: Path) -> tuple[Path, Path]:
+    corpus, outside = tmp_path / "corpus", tmp_path / "outside"
+    corpus.mkdir()
+    outside.mkdir()
+    (corpus / "good.txt").write_text("A good article. It has two sentences.")
+    secret = outside / "secret.txt"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash")
+    return corpus, secret
+
+
+def test_link_to_a_file_outside_the_folder_is_skipped_and_never_read(tmp_path: Path, reads: list[Path]):
+    corpus, secret = corpus_beside_a_secret(tmp_path)
+    (corpus / "passwd.txt").symlink_to(secret)
+    articles, errors = load_articles(corpus, LIMIT)
+    assert [a.source for a in articles] == ["good.txt"]
+    assert len(errors) == 1 and str(errors[0]).startswith("passwd.txt: links outside the article folder")
+    assert secret not in reads
+
+
+def test_linked_folder_pointing_outside_is_not_followed(tmp_path: Path, reads: list[Path]):
+    corpus, secret = corpus_beside_a_secret(tmp_path)
+    (corpus / "elsewhere").symlink_to(secret.parent, target_is_directory=True)
+    articles, errors = load_articles(corpus, LIMIT)
+    assert [a.source for a in articles] == ["good.txt"] and not errors
+    assert secret not in reads
+
+
+def test_link_inside_the_folder_loads_unless_its_target_is_an_article(tmp_path: Path):
+    (tmp_path / "drafts").mkdir()
+    (tmp_path / "drafts" / "story.md").write_text("A draft kept as markdown. It is linked as an article.")
+    (tmp_path / "story.txt").symlink_to(tmp_path / "drafts" / "story.md")
+    (tmp_path / "good.txt").write_text("A good article. It has two sentences.")
+    (tmp_path / "latest.txt").symlink_to("good.txt")
+    articles, errors = load_articles(tmp_path, LIMIT)
+    assert [a.source for a in articles] == ["good.txt", "story.txt"]
+    assert len(errors) == 1 and str(errors[0]).startswith("latest.txt: a link to good.txt")
+
+
+def test_a_linked_article_folder_loads(tmp_path: Path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "good.txt").write_text("A good article. It has two sentences.")
+    (tmp_path / "corpus").symlink_to(tmp_path / "real", target_is_directory=True)
+    articles, errors = load_articles(tmp_path / "corpus", LIMIT)
+    assert [a.source for a in articles] == ["good.txt"] and not errors
+
+
+ARTICLE = " date 2024-01-02 Café owners in Zürich protested.\r\nThe mayor, Ολγα, said «no»."
+
+
+@pytest.mark.parametrize(
+    "mark, encoding",
+    [
+        (codecs.BOM_UTF16_LE, "utf-16-le"),
+        (codecs.BOM_UTF16_BE, "utf-16-be"),
+        (codecs.BOM_UTF32_LE, "utf-32-le"),
+        (codecs.BOM_UTF32_BE, "utf-32-be"),
+    ],
+    ids=["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"],
+)
+def test_utf16_and_utf32_articles_load_by_their_byte_order_mark(tmp_path: Path, mark: bytes, encoding: str):
+    path = tmp_path / "wide.txt"
+    path.write_bytes(mark + ARTICLE.encode(encoding))
+    articles, errors = load_articles(tmp_path, LIMIT)
+    assert not errors
+    assert articles[0].text == ARTICLE.replace("\r\n", "\n") == read_text(path)
+    assert articles[0].date == "2024-01-02" and articles[0].text[articles[0].body_start :].startswith("Café")
+
+
+@pytest.mark.parametrize("header", ["", " date 2024-01-02 "], ids=["no-header", "date-header"])
+def test_utf8_with_a_byte_order_mark_keeps_offsets_into_what_open_returns(tmp_path: Path, header: str):
+    path = tmp_path / "bom.txt"
+    path.write_bytes(codecs.BOM_UTF8 + (header + "First sentence here. Second one follows.\r\nThird.").encode())
+    articles, errors = load_articles(tmp_path, LIMIT)
+    raw = path.open(encoding="utf-8").read()
+    assert not errors and articles[0].text == raw == read_text(path)
+    assert articles[0].date == ("2024-01-02" if header else None)
+    assert articles[0].body_start == len("\ufeff" + header)
+    chunks = chunk_article(articles[0], 20, 0)
+    assert chunks and chunks[0].text == "First sentence here."
+    assert all(raw[c.start : c.end] == c.text for c in chunks)
+
+
+def test_read_text_reads_a_file_in_another_encoding_as_the_loader_does(tmp_path: Path):
+    path = tmp_path / "cp1252.txt"
+    path.write_bytes("Café owners said «no».\r\n".encode("cp1252"))
+    articles, _ = load_articles(tmp_path, LIMIT)
+    assert read_text(path) == articles[0].text == "Café owners said «no».\n"
+
+
+def test_an_article_over_the_size_limit_is_skipped_unread(tmp_path: Path, reads: list[Path]):
+    (tmp_path / "huge.txt").write_bytes(b"A sentence. " * 100)
+    (tmp_path / "good.txt").write_bytes(b"A sentence. " * 50)
+    articles, errors = load_articles(tmp_path, 600)
+    assert [a.source for a in articles] == ["good.txt"]
+    assert len(errors) == 1
+    assert str(errors[0]) == (
+        "huge.txt: 1,200 bytes is over the limit of 600 bytes for an article; "
+        "raise it with RAG_MAX_ARTICLE_BYTES (Config.max_article_bytes)"
+    )
+    assert (tmp_path / "huge.txt").resolve() not in reads
+
+
+def test_the_size_limit_is_a_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    with (tmp_path / "huge.txt").open("wb") as huge:
+        huge.truncate(Config().max_article_bytes + 1)  # sparse: nothing is written
+    assert "over the limit of 5,000,000 bytes" in str(load_articles(tmp_path, LIMIT)[1][0])
+    monkeypatch.setenv("RAG_MAX_ARTICLE_BYTES", "1234")
+    assert Config.from_env().max_article_bytes == 1234
