@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .articles import ArticleFiles
-from .config import Config
+from .config import Config, Grounding
 from .embed import Embedder
 from .errors import QuestionError
 from .focus import focus
@@ -21,12 +21,14 @@ from .reference import article_reference
 from .retrieve import Filters, Retriever
 from .store import StoredIndex
 from .text import numbers
-from .types import Answer, Citation
+from .types import Answer, Citation, Trace
 from .verify import (
     Claim,
     Evidence,
+    Status,
     Verdict,
     about,
+    check_rule_names,
     evidence_pool,
     is_refusal,
     names,
@@ -67,6 +69,7 @@ class Assistant:
         # llama-cpp-python 10.5% -> 6.4% at the median with one BLAS thread). Serving needs no parallel BLAS.
         threadpool_limits(1, user_api="blas")
         self.config = config or Config.from_env()
+        check_rule_names(self.config.grounding.disabled)
         self.embedder = Embedder.from_config(self.config)
         if update:
             # Cheap when nothing changed: it hashes the article files and compares with the manifest.
@@ -134,7 +137,8 @@ class Assistant:
         timings: dict[str, float] = {}
         clock = time.perf_counter()
         query = self.embedder.embed([question])[0]
-        hits = self.retriever.search(question, top_k or self.config.top_k, filters, query=query)
+        candidates = self.retriever.candidates(question, filters, query)
+        hits = self.retriever.diversify(candidates, top_k or self.config.top_k)
         # An article edited or deleted since indexing would be cited at offsets that now hold other
         # text: it is left out, and the reader is told.
         stale = sorted({h.chunk.source for h in hits if not self.articles.unchanged(h.chunk.source)})
@@ -148,7 +152,8 @@ class Assistant:
         # The model reads a few sentences of the passages; verification and recovery may cite from
         # the whole of their articles, so a short prompt does not narrow what can be found.
         shown = focus(question, query, hits, self.index.sentences.of, self.config.prompt_sentences)
-        pool = [e for e in evidence_pool(hits, self.index, shown, filters) if self.articles.unchanged(e.source)]
+        pool = evidence_pool(hits, self.index, shown, filters, self.config.grounding)
+        pool = [e for e in pool if self.articles.unchanged(e.source)]
         timings["focus"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
@@ -171,10 +176,12 @@ class Assistant:
         timings["generate"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
-        verdicts = self._verify(draft, question, pool, passages)
-        if not any(v.status == "supported" for v in verdicts):
-            verdicts = self._recover(question, verdicts, pool, timings)
-        text, citations = compose(quote_headless(verdicts, pool, question))
+        checked = verdicts = self._verify(draft, question, pool, passages)
+        retry = ""
+        if not any(v.status == Status.SUPPORTED for v in verdicts):
+            verdicts, retry = self._recover(question, verdicts, pool, timings)
+        final = quote_headless(verdicts, pool, question, self.config.grounding)
+        text, citations = compose(final)
         timings["verify"] = time.perf_counter() - clock - timings.get("retry", 0.0)
         yield Answer(
             question=asked,
@@ -185,6 +192,7 @@ class Assistant:
             draft=draft,
             timings=timings,
             notes=notes,
+            trace=Trace(tuple(candidates), tuple(e.text for e in passages), tuple(checked), retry, tuple(final)),
         )
 
     def _verify(self, draft: str, question: str, pool: list[Evidence], passages: list[Evidence]) -> list[Verdict]:
@@ -193,9 +201,7 @@ class Assistant:
         verdicts = []
         for claim in parse_claims(draft):
             pointed = frozenset(passages[n - 1] for n in claim.cited if 1 <= n <= len(passages))
-            verdicts.append(
-                verify_claim(claim, question, pool, self.config.support_threshold, self._similarity, pointed)
-            )
+            verdicts.append(verify_claim(claim, question, pool, self.config.grounding, self._similarity, pointed))
         return verdicts
 
     def _similarity(self, query: str, texts: list[str]) -> list[float]:
@@ -204,40 +210,45 @@ class Assistant:
 
     def _recover(
         self, question: str, verdicts: list[Verdict], pool: list[Evidence], timings: dict[str, float]
-    ) -> list[Verdict]:
+    ) -> tuple[list[Verdict], str]:
         """Nothing verified. When the model answered but only restated the question, or refused
         while a sentence matches the question strongly, it may have missed the evidence among the
         passages: ask again with only the best sentences. A restating answer that still verifies
         nothing falls back to quoting the sentence the model pointed at (or its neighbour that holds
-        what the claim restated)."""
-        restated = [v for v in verdicts if v.status == "uninformative"]
+        what the claim restated). Returns the verdicts and the second draft."""
+        limits = self.config.grounding
+        restated = [v for v in verdicts if v.status == Status.RESTATES_QUESTION]
         pointed = {n for v in restated for n in v.claim.cited}
         # The numbers the small model cites are often one off: a neighbour of a cited sentence that
         # holds at least half of what the claim restated counts as pointed at too.
         for v in restated:
             near = [e for e in pool if e.number is not None and any(abs(e.number - n) <= 1 for n in v.claim.cited)]
-            pointed |= {e.number for score, e in strongest_sentences(v.claim.text, near, 1) if score >= 0.5}
+            pointed |= {
+                e.number for score, e in strongest_sentences(v.claim.text, near, 1) if score >= limits.quote_match
+            }
         # Only sentences about what the question names may be quoted or shown again.
         named = names(question)
         pool = [e for e in pool if about(e, named)]
         # A quote must hold more than half of the question's words: for "Where is Bazoum being held?"
         # a sentence that only names Bazoum is not an answer.
         quote = [
-            e for score, e in strongest_sentences(question, [e for e in pool if e.number in pointed], 1) if score > 0.5
+            e
+            for score, e in strongest_sentences(question, [e for e in pool if e.number in pointed], 1)
+            if score > limits.quote_match
         ]
         strongest = strongest_sentences(question, pool, 3)
-        if not quote and not (strongest and strongest[0][0] >= self.config.strong_match):
-            return []
+        if not quote and not (strongest and strongest[0][0] >= limits.strong_match):
+            return [], ""
         clock = time.perf_counter()
-        narrowed = quote + [e for score, e in strongest if score >= 0.5 and e not in quote]
+        narrowed = quote + [e for score, e in strongest if score >= limits.quote_match and e not in quote]
         narrowed = narrowed[:3]
         prompt = build_messages(question, [e.text for e in narrowed])
         retry = "".join(self.generator.stream(prompt, self.config.max_answer_tokens))
         timings["retry"] = time.perf_counter() - clock
         retried = self._verify(retry, question, pool, narrowed)
-        if any(v.status == "supported" for v in retried) or not quote:
-            return retried
-        return [quoted(quote[0])]
+        if any(v.status == Status.SUPPORTED for v in retried) or not quote:
+            return [replace(v, rules=(*v.rules, RETRIED)) for v in retried], retry
+        return [quoted(quote[0], QUOTED_RESTATEMENT)], retry
 
 
 def stale_note(sources: list[str]) -> str:
@@ -245,29 +256,43 @@ def stale_note(sources: list[str]) -> str:
     return f"Left out {len(sources)} article(s) changed on disk since they were indexed ({named}); run: rag index"
 
 
-def quoted(evidence: Evidence) -> Verdict:
-    return Verdict(Claim(f"The articles say: “{evidence.text}”", (), opens_sentence=True), "supported", (evidence,))
+# What changed a verdict after the rules had judged the draft, as recorded in Verdict.rules.
+RETRIED = "retried_on_the_best_sentences"
+QUOTED_RESTATEMENT = "quoted_the_sentence_a_restatement_pointed_at"
+QUOTED_HEADLESS = "quoted_the_sentence_of_a_headless_claim"
+DROPPED_HEADLESS = "dropped_a_headless_claim"
 
 
-def quote_headless(verdicts: list[Verdict], pool: list[Evidence], question: str) -> list[Verdict]:
+def quoted(evidence: Evidence, rule: str) -> Verdict:
+    claim = Claim(f"The articles say: “{evidence.text}”", (), opens_sentence=True)
+    return Verdict(claim, Status.SUPPORTED, (evidence,), rules=(rule,))
+
+
+def quote_headless(
+    verdicts: list[Verdict], pool: list[Evidence], question: str, limits: Grounding | None = None
+) -> list[Verdict]:
     """A claim that goes on a sentence whose first claim was dropped ("Mali and Burkina Faso [1]
     revoked agreements with France [2]") would say, alone, what the articles do not: who did it.
     The article sentence about the question's names that holds most of its words (and all its
     numbers) is quoted instead, or the claim is dropped. A list item ("and Germany [2]") or a new
     subject stands alone, and what follows it in the sentence stands on it."""
+    limits = limits or Grounding()
     named = names(question)
     kept: list[Verdict] = []
     headless = False
     for verdict in verdicts:
         if verdict.claim.opens_sentence:
-            headless = verdict.status == "unsupported"
-        elif headless and verdict.status == "supported":
+            headless = verdict.status == Status.UNSUPPORTED
+        elif headless and verdict.status == Status.SUPPORTED:
             if _STANDS_ALONE.match(verdict.claim.text):
                 headless = False
             else:
                 candidates = [e for e in pool if about(e, named) and numbers(verdict.claim.text) <= e.numbers]
                 best = strongest_sentences(verdict.claim.text, candidates, 1)
-                verdict = quoted(best[0][1]) if best and best[0][0] >= 0.5 else replace(verdict, status="unsupported")
+                if best and best[0][0] >= limits.quote_match:
+                    verdict = quoted(best[0][1], QUOTED_HEADLESS)
+                else:
+                    verdict = replace(verdict, status=Status.UNSUPPORTED, rules=(DROPPED_HEADLESS,))
         if verdict not in kept:
             kept.append(verdict)
     return kept
@@ -277,12 +302,12 @@ def compose(verdicts: list[Verdict]) -> tuple[str, tuple[Citation, ...]]:
     """The verified claims as one text with citation numbers in order of first use. A claim that
     only restates the question stays as connecting text (it asserts nothing new); an unsupported
     one is dropped."""
-    if not any(v.status == "supported" for v in verdicts):
+    if not any(v.status == Status.SUPPORTED for v in verdicts):
         return "", ()
     numbering: dict[tuple[str, int], Citation] = {}
     parts = []
     for verdict in verdicts:
-        if verdict.status == "unsupported":
+        if verdict.status == Status.UNSUPPORTED:
             continue
         markers = []
         for e in verdict.evidence:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Annotated
 
@@ -26,6 +26,9 @@ ModelOption = Annotated[
     str | None, typer.Option("--model", "-m", help="Catalogue name, file in models/, or GGUF path.")
 ]
 IndexOption = Annotated[Path | None, typer.Option("--index-dir", help="Index folder [default: index/].")]
+CorpusOption = Annotated[
+    Path | None, typer.Option("--corpus", help="Folder of articles to index and ask [default: the index's own].")
+]
 ThreadsOption = Annotated[int | None, typer.Option("--threads", help="CPU threads for generation.")]
 BackendOption = Annotated[
     str | None, typer.Option("--backend", help="'llama' (in process, default) or 'openai' (an HTTP server).")
@@ -157,17 +160,31 @@ def evaluate(
     min_evidence: Annotated[float, typer.Option(help="Fail under this share with the evidence cited.")] = 0.0,
     min_precision: Annotated[float, typer.Option(help="Fail under this citation precision.")] = 0.0,
     min_refusals: Annotated[float, typer.Option(help="Fail under this share of unanswerable ones refused.")] = 0.0,
+    corpus: CorpusOption = None,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Show where each answer was lost, and what each rule did.")
+    ] = False,
+    without: Annotated[
+        list[str] | None, typer.Option("--without", help="Switch a grounding rule off (repeatable), to measure it.")
+    ] = None,
 ) -> None:
     """Answer every question in a file and score the answers, citations and refusals."""
     from .assistant import Assistant
-    from .evaluate import load_questions, result_rows, run, summarise
+    from .evaluate import explain_rows, load_questions, result_rows, run, summarise
 
+    config = _config(model=model, index_dir=index_dir, corpus_dir=corpus)
+    if without:
+        config = replace(config, grounding=replace(config.grounding, disabled=tuple(without)))
     try:
-        results = run(Assistant(_config(model=model, index_dir=index_dir)), load_questions(questions))
+        assistant = Assistant(config)
+        results = run(assistant, load_questions(questions), progress=sys.stderr.isatty())
     except RagError as exc:
         raise _fail(exc) from exc
     summary = summarise(results)
     typer.echo(result_rows(results) + "\n\n" + summary.table())
+    if explain:
+        typer.echo("\nWhere the gold evidence (or, for draft and answer, the expected answer) was:\n")
+        typer.echo(explain_rows(results))
     below = [
         name
         for name, value, floor in (
@@ -184,13 +201,17 @@ def evaluate(
 
 
 @app.command("eval-retrieval")
-def evaluate_retrieval(questions: QuestionsArgument, index_dir: IndexOption = None) -> None:
+def evaluate_retrieval(
+    questions: QuestionsArgument, index_dir: IndexOption = None, corpus: CorpusOption = None
+) -> None:
     """Rank of the evidence passage for each question: recall@1/3/5 and MRR per retriever."""
     from .assistant import Assistant
     from .evaluate import load_questions, retrieval_table
 
     try:
-        table, _ = retrieval_table(Assistant(_config(index_dir=index_dir)), load_questions(questions))
+        table, _ = retrieval_table(
+            Assistant(_config(index_dir=index_dir, corpus_dir=corpus)), load_questions(questions)
+        )
     except RagError as exc:
         raise _fail(exc) from exc
     typer.echo(table)

@@ -14,6 +14,23 @@ def _home() -> Path:
 
 
 @dataclass(frozen=True)
+class Grounding:
+    """The thresholds of the grounding stage, each beside the rule that reads it (rag/verify.py
+    for the rules on claims, rag/assistant.py for the retry and the quotes)."""
+
+    support: float = 0.75  # states_the_new_content: share of a claim's new content words a sentence holds
+    restated: float = 0.5  # says_what_it_restates: share of the question words a claim repeats, to exceed nearby
+    recurring: int = 3  # sentences of an article that say a word before the article is about it
+    recurring_name: int = 2  # ...and for a name: in the lede and again later is what an article is about
+    outlet_margin: float = 0.1  # how much less close in meaning another outlet's sentence may be and be cited too
+    max_citations: int = 3  # sentences cited for one claim, one per outlet
+    strong_match: float = 0.75  # share of the question's words a sentence holds to retry a refusal on it
+    quote_match: float = 0.5  # share of a restated or headless claim's words a sentence holds to be quoted
+    # Rules switched off, by name (rag.verify.RULES): to measure what each one does (rag eval --without).
+    disabled: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Config:
     # The article folder. None: the folder the index was built from (its manifest records it), or
     # seeds/ for a new index, so opening an index never re-syncs it with another folder.
@@ -57,11 +74,7 @@ class Config:
     dense_weight: float = 0.5  # for "weighted" fusion: the dense share of the score
     mmr_lambda: float = 0.75  # 1.0 is pure relevance; lower trades relevance for variety
 
-    # A claim counts as supported when this share of its new content words stands in the cited text.
-    support_threshold: float = 0.75
-    # A sentence "strongly matches" a question when it holds this share of the question's content
-    # words; used to retry a refusal with narrowed evidence.
-    strong_match: float = 0.75
+    grounding: Grounding = field(default_factory=Grounding)
     max_question_chars: int = 2000
     # A long news article is ~50 kB, and the biggest of a real 607-article collection 101 kB; a file 50 times
     # that is not one article, and chunking it (a 50 MB file made 286k chunks) would swamp the index.

@@ -13,11 +13,11 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from tqdm import tqdm
+
 from .assistant import Assistant
 from .retrieve import Retriever
-from .text import content_terms, coverage
 from .types import Answer
-from .verify import claim_content, parse_claims
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,12 @@ class Result:
     seconds: float
     correct: bool
     evidence_cited: bool | None  # None where the question names no evidence
-    supported_citations: int
+    supported_citations: int  # citations whose span holds the expected answer (judged without the verifier)
+
+    @property
+    def answered_wrong(self) -> bool:
+        """An answer, with citations, that is not the right one: worse than a refusal."""
+        return self.answer.answered and not self.correct
 
 
 def load_questions(path: Path) -> list[Question]:
@@ -80,26 +85,22 @@ def judge(question: Question, answer: Answer, seconds: float) -> Result:
     evidence_cited = None
     if question.evidence:
         evidence_cited = any(normalise(question.evidence) in normalise(c.text) for c in answer.citations)
-    return Result(question, answer, seconds, correct, evidence_cited, supported_citations(answer))
+    return Result(question, answer, seconds, correct, evidence_cited, supported_citations(question, answer))
 
 
-def supported_citations(answer: Answer, threshold: float = 0.75) -> int:
-    """Citations whose span holds the claim they are attached to: at least `threshold` of the
-    claim's content words beyond the question's (all of them for a quoted sentence)."""
-    by_number = {c.n: c for c in answer.citations}
-    good = set()
-    for claim in parse_claims(answer.text):
-        new = claim_content(claim.text, answer.question)
-        for n in claim.cited:
-            citation = by_number.get(n)
-            if citation and coverage(new, content_terms(citation.text)) >= threshold:
-                good.add(n)
-    return len(good)
+def supported_citations(question: Question, answer: Answer) -> int:
+    """Citations whose span holds the expected answer (a match of one of the question's `expect`
+    patterns): judged from the question file, with nothing the verifier itself uses. A citation for
+    an unanswerable question, or one for a wrong answer that does not hold the right one, counts
+    against precision."""
+    if question.unanswerable:
+        return 0
+    return sum(any(matches(p, c.text) for p in question.expect) for c in answer.citations)
 
 
-def run(assistant: Assistant, questions: list[Question]) -> list[Result]:
+def run(assistant: Assistant, questions: list[Question], progress: bool = False) -> list[Result]:
     results = []
-    for question in questions:
+    for question in tqdm(questions, desc="answering", unit="question", disable=not progress):
         start = time.perf_counter()
         answer = assistant.ask(question.question)
         results.append(judge(question, answer, time.perf_counter() - start))
@@ -113,19 +114,24 @@ class Summary:
     citation_precision: float
     refusals_correct: float
     seconds_p50: float
+    counts: dict[str, tuple[int, int]]  # measure -> (count, out of)
 
     def table(self) -> str:
-        return "\n".join(
-            [
-                "| measure | value |",
-                "| --- | --- |",
-                f"| answerable questions answered correctly | {self.answerable_correct:.0%} |",
-                f"| evidence cited | {self.evidence_cited:.0%} |",
-                f"| citation precision | {self.citation_precision:.0%} |",
-                f"| unanswerable questions refused | {self.refusals_correct:.0%} |",
-                f"| seconds per answer (median) | {self.seconds_p50:.2f} |",
-            ]
-        )
+        rows = [
+            ("answerable questions answered correctly", self.answerable_correct, "right"),
+            ("...right with the evidence cited", None, "right, evidence cited"),
+            ("answered wrong (an answer, cited, that is not the right one)", None, "answered wrong"),
+            ("answerable questions refused", None, "answerable refused"),
+            ("evidence cited", self.evidence_cited, "evidence cited"),
+            ("citation precision (the span holds the expected answer)", self.citation_precision, "precise citations"),
+            ("unanswerable questions refused", self.refusals_correct, "unanswerable refused"),
+        ]
+        lines = ["| measure | value |", "| --- | --- |"]
+        for label, share, key in rows:
+            n, whole = self.counts[key]
+            lines.append(f"| {label} | {n}/{whole}" + (f" ({share:.0%})" if share is not None else "") + " |")
+        lines.append(f"| seconds per answer (median) | {self.seconds_p50:.2f} |")
+        return "\n".join(lines)
 
 
 def summarise(results: list[Result]) -> Summary:
@@ -137,12 +143,25 @@ def summarise(results: list[Result]) -> Summary:
     def share(part: int, whole: int) -> float:
         return part / whole if whole else 1.0
 
+    counts = {
+        "right": (sum(r.correct for r in answerable), len(answerable)),
+        "right, evidence cited": (
+            sum(r.correct and r.evidence_cited is not False for r in answerable),
+            len(answerable),
+        ),
+        "answered wrong": (sum(r.answered_wrong for r in results), len(results)),
+        "answerable refused": (sum(not r.answer.answered for r in answerable), len(answerable)),
+        "evidence cited": (sum(bool(r.evidence_cited) for r in with_evidence), len(with_evidence)),
+        "precise citations": (sum(r.supported_citations for r in results), citations),
+        "unanswerable refused": (sum(r.correct for r in unanswerable), len(unanswerable)),
+    }
     return Summary(
-        answerable_correct=share(sum(r.correct for r in answerable), len(answerable)),
-        evidence_cited=share(sum(bool(r.evidence_cited) for r in with_evidence), len(with_evidence)),
-        citation_precision=share(sum(r.supported_citations for r in results), citations),
-        refusals_correct=share(sum(r.correct for r in unanswerable), len(unanswerable)),
+        answerable_correct=share(*counts["right"]),
+        evidence_cited=share(*counts["evidence cited"]),
+        citation_precision=share(*counts["precise citations"]),
+        refusals_correct=share(*counts["unanswerable refused"]),
         seconds_p50=statistics.median(r.seconds for r in results) if results else 0.0,
+        counts=counts,
     )
 
 
@@ -155,6 +174,82 @@ def result_rows(results: list[Result]) -> str:
             f"| {r.question.id} | {'yes' if r.correct else 'NO'} | {evidence} | "
             f"{r.supported_citations}/{len(r.answer.citations)} | {r.seconds:.1f} | {answer} |"
         )
+    return "\n".join(lines)
+
+
+# --- where answers are lost: rag eval --explain -------------------------------------------------
+
+STAGES = ("candidates", "passages", "read", "draft", "answer")
+EFFECTS = ("stopped right", "stopped wrong", "let in right", "let in wrong")
+
+
+def funnel(result: Result) -> dict[str, bool]:
+    """For an answerable question, whether the gold evidence was among the fused candidates, the
+    passages and the sentences the model read, and whether the expected answer was in the draft
+    (or the retried draft) and in the final answer."""
+    q, a = result.question, result.answer
+    wanted = normalise(q.evidence or "")
+
+    def holds(texts: list[str]) -> bool:
+        return bool(wanted) and any(wanted in normalise(t) for t in texts)
+
+    def answers(text: str) -> bool:
+        return all(matches(p, text) for p in q.expect)
+
+    return {
+        "candidates": holds([h.chunk.text for h in a.trace.candidates]),
+        "passages": holds([h.chunk.text for h in a.passages]),
+        "read": holds([" ".join(a.trace.shown)]),
+        "draft": answers(a.draft) or answers(a.trace.retry),
+        "answer": result.correct,
+    }
+
+
+def claim_is_right(question: Question, text: str) -> bool:
+    """A draft claim is right when it states (part of) the expected answer and nothing forbidden."""
+    if question.unanswerable:
+        return False
+    return any(matches(p, text) for p in question.expect) and not any(matches(p, text) for p in question.forbid)
+
+
+def rule_effects(results: list[Result]) -> dict[str, dict[str, int]]:
+    """Per rule: the right and wrong draft claims it alone stopped (switched off, a sentence would
+    have supported them), and the right and wrong claims it let into answers (the quotes and the
+    retry). Right and wrong are judged by `expect`/`forbid`, never by the verifier."""
+    effects: dict[str, dict[str, int]] = {}
+    for r in results:
+        judged = [(v, "stopped") for v in r.answer.trace.checked if v.status == "unsupported"]
+        judged += [(v, "stopped" if v.status == "unsupported" else "let in") for v in r.answer.trace.final if v.rules]
+        for verdict, effect in judged:
+            right = claim_is_right(r.question, verdict.claim.text)
+            for rule in verdict.rules:
+                row = effects.setdefault(
+                    rule, {"stopped right": 0, "stopped wrong": 0, "let in right": 0, "let in wrong": 0}
+                )
+                row[f"{effect} {'right' if right else 'wrong'}"] += 1
+    return effects
+
+
+def explain_rows(results: list[Result]) -> str:
+    """The funnel per question and in total, then the per-rule table."""
+    lines = [
+        "| id | " + " | ".join(STAGES) + " | rules that stopped a claim |",
+        "| --- |" + " --- |" * (len(STAGES) + 1),
+    ]
+    totals = dict.fromkeys(STAGES, 0)
+    answerable = [r for r in results if not r.question.unanswerable]
+    for r in answerable:
+        stages = funnel(r)
+        for stage, held in stages.items():
+            totals[stage] += held
+        stopped = sorted({rule for v in r.answer.trace.checked if v.status == "unsupported" for rule in v.rules})
+        marks = " | ".join("yes" if stages[s] else "-" for s in STAGES)
+        lines.append(f"| {r.question.id} | {marks} | {', '.join(stopped) or '-'} |")
+    lines.append("| **total** | " + " | ".join(f"{totals[s]}/{len(answerable)}" for s in STAGES) + " | |")
+    lines += ["", "| rule | right claims it stopped | wrong claims it stopped | right let in | wrong let in |"]
+    lines.append("| --- |" + " --- |" * len(EFFECTS))
+    for rule, row in sorted(rule_effects(results).items()):
+        lines.append(f"| {rule} | " + " | ".join(str(row[e]) for e in EFFECTS) + " |")
     return "\n".join(lines)
 
 

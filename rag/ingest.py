@@ -103,7 +103,8 @@ def _update_index(
     folder = Path(named or recorded or config.default_corpus).resolve()
     articles, errors = load_articles(folder, config.max_article_bytes)
     if not articles:
-        raise ArticleError(f"no readable .txt articles in {folder}")
+        skipped = "".join(f"; {e}" for e in errors[:3]) + (f"; and {len(errors) - 3} more" if len(errors) > 3 else "")
+        raise ArticleError(f"no readable .txt articles in {folder}{skipped}")
     if index is not None:
         keep_indexed_articles(index, config.index_dir, folder, named is not None, {a.source for a in articles})
     if index is not None and index.settings != settings:

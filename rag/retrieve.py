@@ -77,21 +77,30 @@ class Retriever:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
         k = k or self.config.top_k
+        if mode == "hybrid":
+            return self.diversify(self.candidates(question, filters, query), k)
+        allowed = self._allowed(filters)
+        if allowed is not None and not len(allowed):
+            return []
+        if mode == "keyword":
+            keyword = self.keyword.search(question, self.config.candidates, allowed)
+            return [self._hit(i, s, {"keyword": r}) for r, (i, s) in enumerate(keyword[:k])]
+        query = self.embedder.embed([question])[0] if query is None else query
+        dense = self._dense(query, self.config.candidates, allowed)
+        return [self._hit(i, s, {"dense": r}) for r, (i, s) in enumerate(dense[:k])]
+
+    def candidates(self, question: str, filters: Filters | None = None, query: np.ndarray | None = None) -> list[Hit]:
+        """Every chunk the dense and keyword searches found for `question`, fused into one ranking
+        with their best sentences, best first: what `diversify` picks the passages from."""
         allowed = self._allowed(filters)
         if allowed is not None and not len(allowed):
             return []
         n = self.config.candidates
-        keyword = self.keyword.search(question, n, allowed) if mode != "dense" else []
-        if mode == "keyword":
-            return [self._hit(i, s, {"keyword": r}) for r, (i, s) in enumerate(keyword[:k])]
-        if query is None:
-            query = self.embedder.embed([question])[0]
+        keyword = self.keyword.search(question, n, allowed)
+        query = self.embedder.embed([question])[0] if query is None else query
         dense = self._dense(query, n, allowed)
-        if mode == "dense":
-            return [self._hit(i, s, {"dense": r}) for r, (i, s) in enumerate(dense[:k])]
         matches = self._best_sentences(question, query, list(dict.fromkeys(i for i, _ in dense + keyword)))
-        hits = self._fuse({"dense": dense, "keyword": keyword, "sentence": by_best_sentence(matches)}, matches)
-        return self._diversify(hits, k)
+        return self._fuse({"dense": dense, "keyword": keyword, "sentence": by_best_sentence(matches)}, matches)
 
     def _allowed(self, filters: Filters | None) -> np.ndarray | None:
         return admitted_chunks(self.index.documents, filters) if filters else None
@@ -157,7 +166,7 @@ class Retriever:
         ]
         return sorted(hits, key=lambda h: -h.score)
 
-    def _diversify(self, hits: list[Hit], k: int) -> list[Hit]:
+    def diversify(self, hits: list[Hit], k: int) -> list[Hit]:
         """Maximal marginal relevance over the fused list. Chunks overlap by a sentence: a chunk
         whose best sentence is an earlier pick's best sentence comes after every chunk that brings
         a new one, since what else it holds matched the question less. (Putting off every chunk

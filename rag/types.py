@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .verify import Verdict
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,17 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Trace:
+    """How an answer was reached, stage by stage: what `rag eval --explain` reads."""
+
+    candidates: tuple[Hit, ...] = ()  # every chunk retrieval fused, best first, before the passages were chosen
+    shown: tuple[str, ...] = ()  # the sentences the model read, in prompt order
+    checked: tuple[Verdict, ...] = ()  # the draft's claims as the rules judged them
+    retry: str = ""  # the second draft, when the first verified nothing
+    final: tuple[Verdict, ...] = ()  # what the answer was composed from
+
+
+@dataclass(frozen=True)
 class Answer:
     question: str
     text: str
@@ -76,4 +91,5 @@ class Answer:
     passages: tuple[Hit, ...] = ()
     draft: str = ""  # what the model wrote before verification, for debugging and evaluation
     notes: tuple[str, ...] = ()  # what the reader should know about how it was answered (articles left out)
+    trace: Trace = field(default_factory=Trace)
     timings: dict[str, float] = field(default_factory=dict)

@@ -11,7 +11,10 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from enum import StrEnum
 
+from .config import Grounding
+from .errors import ConfigError
 from .prompt import REFUSAL_TOKEN
 from .retrieve import Filters
 from .store import StoredIndex
@@ -20,12 +23,6 @@ from .types import Hit
 
 # similarity(query, texts) -> one score per text, higher is closer in meaning.
 Similarity = Callable[[str, list[str]], list[float]]
-OUTLET_MARGIN = 0.1  # how much less close a second outlet's sentence may be and still be cited
-_RESTATED = 0.5  # share of the question's words an answer repeats that its evidence must exceed nearby
-_RECURRING = 3  # sentences of an article that say a word before it is what the article is about
-# ...and for a name: one in the lede and again at the close (Goita, in 2 of 20 sentences) is what
-# the article is about; one passing mention (China) is not.
-_RECURRING_NAME = 2
 _CAPITALISED = re.compile(r"\b[A-Z][\w'’.-]*")
 _OPENERS = '.!?:"“'  # what ends the word before one that opens a sentence
 _ABBREVIATION = re.compile(r"[A-Z][a-z]{0,3}\.")  # Mr. Dr. Gen. Sen. Jan.: no sentence ends there
@@ -68,11 +65,20 @@ class Claim:
     sentence: str = ""  # the whole sentence of the draft it is part of, without citation markers
 
 
+class Status(StrEnum):
+    SUPPORTED = "supported"
+    RESTATES_QUESTION = "uninformative"  # adds nothing to the question: kept only as connecting text
+    UNSUPPORTED = "unsupported"
+
+
 @dataclass(frozen=True)
 class Verdict:
     claim: Claim
-    status: str  # "supported", "uninformative" (adds nothing to the question) or "unsupported"
+    status: Status
     evidence: tuple[Evidence, ...] = ()
+    # The rules that decided it: for an unsupported claim, those that alone stood in its way; for
+    # one changed after the check (quoted, retried), what changed it.
+    rules: tuple[str, ...] = ()
 
 
 def is_refusal(draft: str) -> bool:
@@ -109,6 +115,7 @@ def evidence_pool(
     index: StoredIndex,
     shown: list[tuple[str, int]] | None = None,
     filters: Filters | None = None,
+    limits: Grounding | None = None,
 ) -> list[Evidence]:
     """Every sentence of the articles the passages came from, and of the articles linked to them as
     the same story from another outlet, so a fact can be cited wherever it is stated (but never
@@ -144,16 +151,17 @@ def evidence_pool(
                     frozenset(numbers(text)),
                     numbers_shown.get((source, span.start)),
                 )
-        pool += _in_context(sorted(article.values(), key=lambda e: e.start))
+        pool += _in_context(sorted(article.values(), key=lambda e: e.start), limits or Grounding())
     return pool
 
 
-def _in_context(sentences: list[Evidence]) -> list[Evidence]:
-    """The article's sentences (in order) with their context filled in."""
+def _in_context(sentences: list[Evidence], limits: Grounding) -> list[Evidence]:
+    """The article's sentences (in order) with their context filled in: their own terms, their
+    neighbours', and those the article keeps coming back to (`Grounding.recurring`)."""
     mentions = Counter(term for e in sentences for term in e.terms)
     named = set().union(*(names(e.text) for e in sentences))
     recurring = frozenset(
-        term for term, n in mentions.items() if n >= (_RECURRING_NAME if term in named else _RECURRING)
+        term for term, n in mentions.items() if n >= (limits.recurring_name if term in named else limits.recurring)
     )
     return [
         replace(e, context=recurring.union(*(n.terms for n in sentences[max(i - 1, 0) : i + 2])))
@@ -206,49 +214,110 @@ def prompt_sentences(pool: list[Evidence]) -> list[Evidence]:
     return sorted((e for e in pool if e.number is not None), key=lambda e: e.number or 0)
 
 
+@dataclass(frozen=True)
+class Check:
+    """What every rule reads: one claim, what it takes from and adds to the question, and one
+    candidate sentence."""
+
+    claim: Claim
+    new: frozenset[str]  # the claim's content beyond the question (claim_content)
+    asked: frozenset[str]  # the question's content words
+    named: frozenset[str]  # the names the question asks about
+    restated: frozenset[str]  # the question's words the claim's sentence repeats as part of what it states
+    numbers: frozenset[str]  # the claim's numbers
+    evidence: Evidence
+    limits: Grounding
+
+
+def states_the_new_content(c: Check) -> bool:
+    """Rejects a sentence that holds less than `Grounding.support` of the claim's new words: what a
+    claim adds to the question is the answer, and it must be what the sentence says."""
+    return coverage(c.new, c.evidence.terms) >= c.limits.support
+
+
+def states_the_numbers(c: Check) -> bool:
+    """Rejects a sentence without every number of the claim: a number is a fact on its own."""
+    return c.numbers <= c.evidence.numbers
+
+
+def keeps_the_negation(c: Check) -> bool:
+    """Rejects an affirming sentence for a claim that says "not" where the question did not."""
+    return NEGATION not in c.new or NEGATION in c.evidence.terms
+
+
+def shares_a_question_word(c: Check) -> bool:
+    """Rejects a sentence that shares no word with the question: it answers something else."""
+    return bool(c.evidence.terms & c.asked) or not c.asked
+
+
+def is_about_the_names(c: Check) -> bool:
+    """Rejects a sentence about someone else than the people, places and bodies the question names:
+    each name must stand in the sentence, beside it, or run through its article."""
+    return about(c.evidence, set(c.named))
+
+
+def says_what_it_restates(c: Check) -> bool:
+    """Rejects a sentence where less than half of what the claim repeats from the question is said
+    (in it, beside it, or throughout its article): a claim that "X did what the question asks" is
+    not supported by a sentence where X did something else that shares the rest of its words."""
+    return not c.restated or _held(set(c.restated), c.evidence.context, set(c.named)) > c.limits.restated
+
+
+Rule = Callable[[Check], bool]  # True: the sentence may support the claim
+RULES: tuple[Rule, ...] = (
+    states_the_new_content,
+    states_the_numbers,
+    keeps_the_negation,
+    shares_a_question_word,
+    is_about_the_names,
+    says_what_it_restates,
+)
+ADDS_NOTHING = "adds_nothing_to_the_question"  # the claim-level rule: see claim_content
+
+
+def check_rule_names(disabled: tuple[str, ...]) -> None:
+    known = {r.__name__ for r in RULES}
+    unknown = sorted(set(disabled) - known)
+    if unknown:
+        raise ConfigError(f"no grounding rule named {', '.join(unknown)}; the rules are: {', '.join(sorted(known))}")
+
+
 def verify_claim(
     claim: Claim,
     question: str,
     pool: list[Evidence],
-    threshold: float,
+    limits: Grounding,
     similarity: Similarity,
     pointed: frozenset[Evidence] = frozenset(),
-    max_citations: int = 3,
 ) -> Verdict:
-    """Keep a claim only if article sentences hold its new content; cite the ones that best answer
-    the question with it (by meaning, not just shared words), one per outlet."""
-    asked = content_terms(question) - POLARITY
-    named = names(question)
+    """Keep a claim only if an article sentence passes every rule for it; cite the ones that best
+    answer the question with it (by meaning, not just shared words), one per outlet. An unsupported
+    verdict names the rules that decided it: each one that, alone switched off, would have let a
+    sentence support the claim (none when no single rule stood in the way)."""
     new = claim_content(claim.text, question)
     if not new:
-        return Verdict(claim, "uninformative")
-    # The question's words the answer repeats as part of what it states ("... revoked agreements").
-    restated = content_terms(claim.sentence or claim.text) & asked
-    claim_numbers = numbers(claim.text)
-    supporting = [
-        e
-        for e in pool
-        if coverage(new, e.terms) >= threshold
-        and claim_numbers <= e.numbers
-        # A claim that says "not" where the question did not needs a sentence that says it too.
-        and (NEGATION not in new or NEGATION in e.terms)
-        # A sentence that shares nothing with the question is not evidence for an answer to it.
-        and (e.terms & asked or not asked)
-        # A sentence about someone else does not answer for the one asked about: "What did China
-        # say?" is not answered by what Paris said. The names a question asks about must stand in
-        # the sentence, beside it, or run through its article.
-        and about(e, named)
-        # ...and more than half of what the answer's sentence takes from the question must be said
-        # in it, beside it, or throughout its article: "Mali and Burkina Faso [1] revoked agreements
-        # with France" is not supported by a sentence where they expelled troops from France, though
-        # it shares "countries" and "troops" with "which of the countries that had troops in Niger
-        # revoked agreements?"; nor "China had troops in Niger" by one where China watches the region.
-        # (Measured on 52 own questions: "at least half", or leaving names out, either let "the
-        # general who leads Niger's junta is Bazoum" through or refused "Prigozhin leads Wagner".)
-        and (_held(restated, e.context, named) > _RESTATED or not restated)
-    ]
+        return Verdict(claim, Status.RESTATES_QUESTION, rules=(ADDS_NOTHING,))
+    asked = content_terms(question) - POLARITY
+    rules = [r for r in RULES if r.__name__ not in limits.disabled]
+    check = Check(
+        claim,
+        frozenset(new),
+        frozenset(asked),
+        frozenset(names(question)),
+        frozenset(content_terms(claim.sentence or claim.text) & asked),
+        frozenset(numbers(claim.text)),
+        pool[0] if pool else None,  # type: ignore[arg-type]
+        limits,
+    )
+    supporting, decisive = [], set()
+    for e in pool:
+        failed = [r.__name__ for r in rules if not r(replace(check, evidence=e))]
+        if not failed:
+            supporting.append(e)
+        elif len(failed) == 1:
+            decisive.add(failed[0])
     if not supporting:
-        return Verdict(claim, "unsupported")
+        return Verdict(claim, Status.UNSUPPORTED, rules=tuple(r.__name__ for r in rules if r.__name__ in decisive))
     meaning = dict(zip(supporting, similarity(f"{question} {claim.text}", [e.text for e in supporting]), strict=True))
     # Full support first; then the sentence the model pointed at; then the closest in meaning.
     supporting.sort(key=lambda e: (-round(coverage(new, e.terms), 2), e not in pointed, -meaning[e]))
@@ -256,11 +325,11 @@ def verify_claim(
     chosen = [best]
     # The same fact in another outlet is cited too, when it answers the question about as well.
     for e in supporting[1:]:
-        if len(chosen) >= max_citations:
+        if len(chosen) >= limits.max_citations:
             break
-        if e.source not in {c.source for c in chosen} and meaning[e] >= meaning[best] - OUTLET_MARGIN:
+        if e.source not in {c.source for c in chosen} and meaning[e] >= meaning[best] - limits.outlet_margin:
             chosen.append(e)
-    return Verdict(claim, "supported", tuple(chosen))
+    return Verdict(claim, Status.SUPPORTED, tuple(chosen))
 
 
 def claim_content(claim: str, question: str) -> set[str]:

@@ -5,6 +5,7 @@ from dataclasses import replace
 import pytest
 
 from rag.assistant import compose, quote_headless
+from rag.config import Grounding
 from rag.text import terms
 from rag.verify import (
     Claim,
@@ -20,6 +21,7 @@ from rag.verify import (
 from .conftest import TROOPS
 
 QUESTION = "Which countries had troops in Niger?"
+LIMITS = Grounding()
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +51,7 @@ def test_refusals_in_several_wordings(draft):
 
 def test_supported_claim_is_cited_to_the_sentence_that_states_it(pool, similarity):
     verdict = verify_claim(
-        Claim("The United States, France, Germany and Italy", (9,)), QUESTION, pool, 0.75, similarity
+        Claim("The United States, France, Germany and Italy", (9,)), QUESTION, pool, LIMITS, similarity
     )
     assert verdict.status == "supported"
     assert any(TROOPS in e.text for e in verdict.evidence)
@@ -62,7 +64,7 @@ def test_wrong_citation_number_is_reattributed(pool, similarity):
         Claim("The United States, France, Germany and Italy", (wrong.number,)),
         QUESTION,
         pool,
-        0.75,
+        LIMITS,
         similarity,
         frozenset({wrong}),
     )
@@ -72,13 +74,13 @@ def test_wrong_citation_number_is_reattributed(pool, similarity):
 
 @pytest.mark.parametrize("claim", ["China and India had troops in Niger", "Spain and Portugal", "About 1,500 soldiers"])
 def test_unsupported_claims_are_rejected(pool, similarity, claim):
-    assert verify_claim(Claim(claim, (1,)), QUESTION, pool, 0.75, similarity).status == "unsupported"
+    assert verify_claim(Claim(claim, (1,)), QUESTION, pool, LIMITS, similarity).status == "unsupported"
 
 
 def test_a_claim_that_only_restates_the_question_is_not_an_answer(pool, similarity):
-    assert verify_claim(Claim("Some countries had troops in Niger", (1,)), QUESTION, pool, 0.75, similarity).status == (
-        "uninformative"
-    )
+    assert verify_claim(
+        Claim("Some countries had troops in Niger", (1,)), QUESTION, pool, LIMITS, similarity
+    ).status == ("uninformative")
 
 
 PARIS = "Does Paris recognize Niger's coup leaders as legitimate authorities?"
@@ -92,19 +94,19 @@ def paris_pool(assistant):
 def test_a_negated_answer_is_checked_with_its_negation(paris_pool, similarity):
     # "not" is a stop word to search, but it is all this answer adds to the question.
     said = Claim("Paris does not recognize Niger's coup leaders as legitimate authorities", (1,))
-    verdict = verify_claim(said, PARIS, paris_pool, 0.75, similarity)
+    verdict = verify_claim(said, PARIS, paris_pool, LIMITS, similarity)
     assert verdict.status == "supported"
     assert "does not recognize them as legitimate authorities" in verdict.evidence[0].text
 
 
 def test_the_opposite_claim_and_a_bare_yes_are_not_answers(paris_pool, similarity):
     for text in ("Yes, Paris recognizes Niger's coup leaders as legitimate authorities", "Yes"):
-        assert verify_claim(Claim(text, (1,)), PARIS, paris_pool, 0.75, similarity).status == "uninformative"
+        assert verify_claim(Claim(text, (1,)), PARIS, paris_pool, LIMITS, similarity).status == "uninformative"
 
 
 def test_a_negation_the_articles_do_not_state_is_unsupported(pool, similarity):
     claim = Claim("Italy did not have troops in Niger", (1,))
-    assert verify_claim(claim, QUESTION, pool, 0.75, similarity).status == "unsupported"
+    assert verify_claim(claim, QUESTION, pool, LIMITS, similarity).status == "unsupported"
 
 
 CHINA = "What did China say about the coup in Niger?"
@@ -116,15 +118,15 @@ def test_what_one_party_said_is_not_an_answer_for_another(assistant, similarity)
     claim = Claim(
         "China has made it clear that it does not recognize Niger's coup leaders as legitimate authorities", (1,)
     )
-    assert verify_claim(claim, CHINA, pool, 0.75, similarity).status == "unsupported"
+    assert verify_claim(claim, CHINA, pool, LIMITS, similarity).status == "unsupported"
     said = Claim("Paris has made it clear that it does not recognize them as legitimate authorities", (1,))
-    assert verify_claim(said, PARIS, pool, 0.75, similarity).status == "supported"
+    assert verify_claim(said, PARIS, pool, LIMITS, similarity).status == "supported"
 
 
 def test_a_country_and_its_adjective_are_one_name(assistant, similarity):
     question = "What is the capital of Nigeria according to the articles?"
     pool = evidence_pool(assistant.retriever.search(question), assistant.index)
-    verdict = verify_claim(Claim("Abuja", (1,)), question, pool, 0.75, similarity)
+    verdict = verify_claim(Claim("Abuja", (1,)), question, pool, LIMITS, similarity)
     assert verdict.status == "supported" and "Nigerian capital, Abuja" in verdict.evidence[0].text
 
 
@@ -147,7 +149,7 @@ def test_a_country_and_its_adjective_are_one_name(assistant, similarity):
 )
 def test_a_paraphrased_question_keeps_its_supported_answer(assistant, similarity, question, claim, evidence):
     pool = evidence_pool(assistant.retriever.search(question), assistant.index)
-    verdict = verify_claim(Claim(claim, (1,), True, claim), question, pool, 0.75, similarity)
+    verdict = verify_claim(Claim(claim, (1,), True, claim), question, pool, LIMITS, similarity)
     assert verdict.status == "supported" and evidence in verdict.evidence[0].text
 
 
@@ -194,17 +196,17 @@ def test_what_the_answer_repeats_from_the_question_must_be_said_where_it_is_cite
     pool = evidence_pool(assistant.retriever.search(REVOKED), assistant.index)
     subject, predicate = parse_claims("Mali and Burkina Faso [1] revoked agreements with France [2].")
     assert subject.sentence == predicate.sentence == "Mali and Burkina Faso revoked agreements with France"
-    assert verify_claim(subject, REVOKED, pool, 0.75, similarity).status == "unsupported"
+    assert verify_claim(subject, REVOKED, pool, LIMITS, similarity).status == "unsupported"
     # The same claim alone, with nothing taken from the question, is what the words alone support.
-    assert verify_claim(replace(subject, sentence=""), REVOKED, pool, 0.75, similarity).status == "supported"
+    assert verify_claim(replace(subject, sentence=""), REVOKED, pool, LIMITS, similarity).status == "supported"
     coup = parse_claims("Niger's coup leaders [1] revoked agreements with France [1].")[0]
-    assert verify_claim(coup, REVOKED, pool, 0.75, similarity).status == "supported"
+    assert verify_claim(coup, REVOKED, pool, LIMITS, similarity).status == "supported"
 
 
 def test_a_claim_left_without_its_subject_is_quoted_from_the_articles(assistant, similarity):
     pool = evidence_pool(assistant.retriever.search(REVOKED), assistant.index)
     claims = parse_claims("Mali and Burkina Faso [1] revoked agreements with France [2].")
-    verdicts = quote_headless([verify_claim(c, REVOKED, pool, 0.75, similarity) for c in claims], pool, REVOKED)
+    verdicts = quote_headless([verify_claim(c, REVOKED, pool, LIMITS, similarity) for c in claims], pool, REVOKED)
     assert [v.status for v in verdicts] == ["unsupported", "supported"]
     text, citations = compose(verdicts)
     assert text.startswith("The articles say: “In response, Niger’s coup leaders have revoked various military")
@@ -214,6 +216,6 @@ def test_a_claim_left_without_its_subject_is_quoted_from_the_articles(assistant,
 def test_a_list_item_or_a_new_subject_stands_alone_when_the_first_claim_is_dropped(assistant, similarity):
     pool = evidence_pool(assistant.retriever.search(QUESTION), assistant.index)
     listed = parse_claims("Spain [1] and the United States [2].")
-    kept = quote_headless([verify_claim(c, QUESTION, pool, 0.75, similarity) for c in listed], pool, QUESTION)
+    kept = quote_headless([verify_claim(c, QUESTION, pool, LIMITS, similarity) for c in listed], pool, QUESTION)
     assert [v.status for v in kept] == ["unsupported", "supported"]
     assert compose(kept)[0].startswith("The United States [1]")
