@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import asdict, dataclass, replace
@@ -35,6 +36,7 @@ from .types import Chunk, Span
 
 FORMAT = 2  # 2: sentences.npy
 _FILES = ("manifest.json", "chunks.jsonl", "dense.faiss", "sentences.npy")
+_GENERATION_NAME = re.compile("gen-[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -344,14 +346,21 @@ class StoredIndex:
 
 
 def current_generation(folder: Path) -> Path:
+    """The live generation folder: always a gen-<digits> folder directly inside `folder`."""
     pointer = folder / "CURRENT"
     if not pointer.exists():
         raise IndexNotFoundError(f"no index in {folder}: build one with: rag index FOLDER")
-    generation = folder / pointer.read_text().strip()
+    rebuild = f"rebuild it with: rag index --rebuild (index folder {folder})"
+    try:
+        name = pointer.read_bytes().decode("ascii").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CorruptIndexError(f"{pointer} cannot be read ({exc}); {rebuild}") from exc
+    # Anything else (empty, "..", an absolute path) would point outside the index's own generations.
+    if not _GENERATION_NAME.fullmatch(name):
+        raise CorruptIndexError(f"{pointer} holds {name!r}, not the name of a generation folder; {rebuild}")
+    generation = folder / name
     if not generation.is_dir():
-        raise CorruptIndexError(
-            f"{pointer} names {generation.name}, which is missing; rebuild with: rag index --rebuild"
-        )
+        raise CorruptIndexError(f"{pointer} names {name}, which is missing; {rebuild}")
     return generation
 
 
