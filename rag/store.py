@@ -274,9 +274,12 @@ class StoredIndex:
                     row["sentences"] = tuple(Span(*s) for s in row["sentences"])
                     chunks[row["id"]] = Chunk(**row)
             sentences = SentenceVectors.load(generation / "sentences.npy", list(chunks.values()), settings.dimension)
+            next_id = int(manifest["next_id"])
         except CorruptIndexError:
             raise
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        # Whatever the damage, a file of the wrong shape fails as one of these (a list where an object
+        # should be: AttributeError).
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise CorruptIndexError(f"the index in {generation} cannot be read ({exc}); {rebuild}") from exc
         if expect is not None and expect != settings:
             raise StaleIndexError(
@@ -302,7 +305,7 @@ class StoredIndex:
                 f"the index holds {vectors.ntotal} vectors of dimension {vectors.d} for {len(chunks)} "
                 f"chunks of dimension {settings.dimension}; {rebuild}"
             )
-        return cls(settings, documents, chunks, vectors, manifest["next_id"], sentences)
+        return cls(settings, documents, chunks, vectors, next_id, sentences)
 
     def save(self, folder: Path) -> Path:
         import faiss

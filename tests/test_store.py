@@ -1,6 +1,8 @@
-"""The saved index's own files: a damaged CURRENT pointer."""
+"""The saved index's own files: a damaged CURRENT pointer or manifest."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
@@ -28,3 +30,20 @@ def test_a_damaged_current_pointer_is_a_corrupt_index_and_indexing_rebuilds(
     generation = current_generation(corpus.index_dir)
     assert generation.parent == corpus.index_dir and generation.name.startswith("gen-")
     assert len(StoredIndex.load(corpus.index_dir).documents) == 2
+
+
+@pytest.mark.parametrize("damage", ["a-list", "sizes-a-list", "no-next-id"])
+def test_a_manifest_of_the_wrong_shape_is_a_corrupt_index(corpus: Config, embedder: Embedder, damage: str):
+    build_index(corpus, embedder=embedder)
+    path = current_generation(corpus.index_dir) / "manifest.json"
+    manifest = json.loads(path.read_text())
+    if damage == "a-list":
+        manifest = [manifest]
+    elif damage == "sizes-a-list":
+        manifest["sizes"] = list(manifest["sizes"].items())
+    else:
+        del manifest["next_id"]
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(CorruptIndexError, match="rag index --rebuild"):
+        StoredIndex.load(corpus.index_dir)
+    assert build_index(corpus, embedder=embedder).rebuilt
