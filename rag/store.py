@@ -10,7 +10,8 @@ Layout under the index folder:
                             so choosing the sentences the model reads costs no embedding at query time
 
 An update writes a whole new generation and only then points CURRENT at it, so a crash or a
-kill at any moment leaves the previous generation loadable.
+kill at any moment leaves the previous generation loadable; a write that fails (disk full)
+removes the half-written generation and says how much space the index needs.
 
 A large (IVF) index is memory-mapped on load: a multi-GB file opens in milliseconds, and the
 operating system pages in only the inverted lists that searches touch. IVF rather than HNSW
@@ -19,6 +20,7 @@ because IVF supports add_with_ids and remove_ids, so incremental updates keep wo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -31,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import CorruptIndexError, IndexNotFoundError, StaleIndexError
+from .errors import CorruptIndexError, IndexNotFoundError, IndexWriteError, StaleIndexError
 from .types import Chunk, Span
 
 FORMAT = 2  # 2: sentences.npy
@@ -197,16 +199,16 @@ class SentenceVectors:
         return SentenceVectors(self.matrix, self.rows, {**self.added, **vectors})
 
     def write(self, path: Path, chunks: list[Chunk]) -> None:
-        """Rows for exactly `chunks`, in order: those of deleted chunks are left behind."""
-        total = sum(len(c.sentences) for c in chunks)
-        out = np.lib.format.open_memmap(path, mode="w+", dtype="float16", shape=(total, self.matrix.shape[1]))
-        at = 0
-        for chunk in chunks:
-            block = self.of(chunk)
-            out[at : at + len(block)] = block
-            at += len(block)
-        out.flush()
-        del out
+        """Rows for exactly `chunks`, in order: those of deleted chunks are left behind.
+
+        Streamed through a file, not a memory map: on a full disk a store into a mapped page is a
+        SIGBUS that kills the process, where a file write raises OSError."""
+        shape = (sum(len(c.sentences) for c in chunks), self.matrix.shape[1])
+        header = {"descr": np.lib.format.dtype_to_descr(np.dtype("float16")), "fortran_order": False, "shape": shape}
+        with open(path, "wb") as handle:
+            np.lib.format.write_array_header_1_0(handle, header)
+            for chunk in chunks:
+                handle.write(self.of(chunk).astype("float16").tobytes())
 
 
 @dataclass(frozen=True)
@@ -308,10 +310,37 @@ class StoredIndex:
         return cls(settings, documents, chunks, vectors, next_id, sentences)
 
     def save(self, folder: Path) -> Path:
-        import faiss
-
+        """Write a new generation and make it the live one. On any write error (disk full, quota,
+        I/O) the half-written generation is removed, the previous one stays live, and the error
+        is an IndexWriteError that says how much space the index needs."""
         folder.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=folder))
+        number = max((_generation_number(p) for p in folder.glob("gen-*")), default=0) + 1
+        generation = folder / f"gen-{number:06d}"
+        pointer = folder / "CURRENT.tmp"
+        staging: Path | None = None
+        try:
+            staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=folder))
+            self._write_generation(staging)
+            with open(pointer, "w", encoding="ascii") as handle:
+                handle.write(generation.name)
+            _fsync(pointer)
+            os.rename(staging, generation)
+        except OSError as exc:
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                pointer.unlink()
+            raise IndexWriteError(self._write_failure(folder, exc)) from exc
+        os.replace(pointer, folder / "CURRENT")
+        _prune(folder, keep=generation)
+        # Read back mapped: memory stays bounded, and nothing points into the pruned generation.
+        self.sentences = SentenceVectors.load(
+            generation / "sentences.npy", list(self.chunks.values()), self.settings.dimension
+        )
+        return generation
+
+    def _write_generation(self, staging: Path) -> None:
+        # Every file is written through a Python file object, so that any failed write raises OSError.
         with open(staging / "chunks.jsonl", "w", encoding="utf-8") as handle:
             for chunk in self.chunks.values():
                 row = asdict(chunk)
@@ -319,7 +348,7 @@ class StoredIndex:
                 handle.write(json.dumps(row, ensure_ascii=False) + "\n")
         # A mapped index would be written as a reference to its old file: write a real copy.
         vectors = self.vectors.editable() if self.vectors.mapped_from else self.vectors
-        faiss.write_index(vectors.index, str(staging / "dense.faiss"))
+        _write_vectors(vectors.index, staging / "dense.faiss")
         self.sentences.write(staging / "sentences.npy", list(self.chunks.values()))
         manifest = {
             "format": FORMAT,
@@ -330,22 +359,35 @@ class StoredIndex:
             "count": len(self.chunks),
             "sizes": {name: (staging / name).stat().st_size for name in _FILES[1:]},
         }
-        (staging / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False))
+        with open(staging / "manifest.json", "w", encoding="utf-8") as handle:
+            json.dump(manifest, handle, indent=1, ensure_ascii=False)
         for name in _FILES:
             _fsync(staging / name)
-        number = max((_generation_number(p) for p in folder.glob("gen-*")), default=0) + 1
-        generation = folder / f"gen-{number:06d}"
-        os.rename(staging, generation)
-        pointer = folder / "CURRENT.tmp"
-        pointer.write_text(generation.name)
-        _fsync(pointer)
-        os.replace(pointer, folder / "CURRENT")
-        _prune(folder, keep=generation)
-        # Read back mapped: memory stays bounded, and nothing points into the pruned generation.
-        self.sentences = SentenceVectors.load(
-            generation / "sentences.npy", list(self.chunks.values()), self.settings.dimension
+
+    def _write_failure(self, folder: Path, exc: OSError) -> str:
+        d = self.settings.dimension
+        # Each chunk: a float32 vector and its 64-bit id, a float16 vector per sentence, and its
+        # text; the JSON around the text is small beside the vectors.
+        needed = sum(4 * d + 8 + 2 * d * len(c.sentences) + len(c.text.encode()) for c in self.chunks.values())
+        free = shutil.disk_usage(folder).free
+        kept = "the previous index is kept and still works" if (folder / "CURRENT").exists() else "no index was written"
+        return (
+            f"could not write the index in {folder} ({exc}): it needs about {_bytes(needed)} free and "
+            f"{_bytes(free)} is free there; {kept}. Free some space, then run rag index again"
         )
-        return generation
+
+
+def _write_vectors(index: Any, path: Path) -> None:
+    import faiss
+
+    # FAISS's own file writer reports a failure to flush its last buffer on close only on stderr,
+    # leaving a short file behind; through a Python file every failed write raises OSError.
+    with open(path, "wb") as handle:
+        faiss.write_index(index, faiss.PyCallbackIOWriter(handle.write))
+
+
+def _bytes(count: int) -> str:
+    return f"{count / 1e9:,.1f} GB" if count >= 10**9 else f"{count / 1e6:,.1f} MB"
 
 
 def current_generation(folder: Path) -> Path:

@@ -1,14 +1,27 @@
-"""The saved index's own files: a damaged CURRENT pointer or manifest."""
+"""The saved index's own files: a damaged CURRENT pointer or manifest, a disk that fills up while
+an index is written."""
 
 from __future__ import annotations
 
+import builtins
+import errno
 import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from rag import Config, CorruptIndexError, build_index
+import rag.store
+from rag import Config, CorruptIndexError, IndexWriteError, build_index
 from rag.embed import Embedder
 from rag.store import StoredIndex, current_generation
+
+from .conftest import ROOT
 
 
 @pytest.mark.parametrize(
@@ -47,3 +60,92 @@ def test_a_manifest_of_the_wrong_shape_is_a_corrupt_index(corpus: Config, embedd
     with pytest.raises(CorruptIndexError, match="rag index --rebuild"):
         StoredIndex.load(corpus.index_dir)
     assert build_index(corpus, embedder=embedder).rebuilt
+
+
+class FullDisk:
+    """`open` for rag.store on a disk with `room` bytes free: the write that does not fit writes
+    what does, then fails with ENOSPC, as on a real full disk."""
+
+    def __init__(self, room: int) -> None:
+        self.room = room
+        self.failed_in = ""
+
+    def __call__(self, path: Path, mode: str = "r", **kwargs: Any) -> Any:
+        handle = builtins.open(path, mode, **kwargs)  # noqa: SIM115 (the caller closes it, as it would its own)
+        return handle if "r" in mode else _OnFullDisk(handle, self, Path(path).name)
+
+
+class _OnFullDisk:
+    def __init__(self, handle: Any, disk: FullDisk, name: str) -> None:
+        self.handle, self.disk, self.name = handle, disk, name
+
+    def write(self, data: str | bytes) -> int:
+        if len(data) > self.disk.room:
+            self.handle.write(data[: self.disk.room])
+            self.disk.room, self.disk.failed_in = 0, self.name
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), self.handle.name)
+        self.disk.room -= len(data)
+        return self.handle.write(data)
+
+    def __enter__(self) -> _OnFullDisk:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.handle.close()
+
+
+def index_files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("fills_in", ["chunks.jsonl", "dense.faiss", "sentences.npy", "manifest.json"])
+def test_a_disk_filling_up_while_indexing_keeps_the_previous_index(
+    corpus: Config, embedder: Embedder, monkeypatch: pytest.MonkeyPatch, fills_in: str
+):
+    build_index(corpus, embedder=embedder)
+    before = index_files(corpus.index_dir)
+    sizes = {name: len(before[f"{current_generation(corpus.index_dir).name}/{name}"]) for name in rag.store._FILES}
+    # A rebuild writes files of the same sizes: the disk fills halfway through `fills_in`.
+    order = ["chunks.jsonl", "dense.faiss", "sentences.npy", "manifest.json"]
+    disk = FullDisk(sum(sizes[n] for n in order[: order.index(fills_in)]) + sizes[fills_in] // 2)
+    monkeypatch.setattr(rag.store, "open", disk, raising=False)
+    with pytest.raises(IndexWriteError) as raised:
+        build_index(corpus, rebuild=True, embedder=embedder)
+    monkeypatch.undo()
+    message = str(raised.value)
+    assert disk.failed_in == fills_in
+    assert f"could not write the index in {corpus.index_dir}" in message and "No space left on device" in message
+    assert "needs about 0.1 MB" in message and "the previous index is kept" in message
+    assert not list(corpus.index_dir.glob(".staging-*")) and not (corpus.index_dir / "CURRENT.tmp").exists()
+    assert index_files(corpus.index_dir) == before
+    assert len(StoredIndex.load(corpus.index_dir).documents) == 2
+
+
+def test_a_disk_full_before_the_first_index_leaves_nothing_behind(
+    corpus: Config, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(rag.store, "open", FullDisk(0), raising=False)
+    with pytest.raises(IndexWriteError, match="no index was written"):
+        build_index(corpus, embedder=embedder)
+    assert {p.name for p in corpus.index_dir.iterdir()} == {".lock"}
+
+
+def test_rag_index_on_a_full_disk_says_so_and_keeps_the_previous_index(corpus: Config, embedder: Embedder):
+    build_index(corpus, embedder=embedder)
+    before = index_files(corpus.index_dir)
+    limit = max(len(data) for name, data in before.items() if name.endswith(("chunks.jsonl", "manifest.json")))
+
+    def small_files() -> None:
+        # The kernel refuses to grow any file past `limit` (EFBIG) instead of killing the process.
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    command = [sys.executable, "-m", "rag", "index", str(corpus.corpus_dir), "--index-dir", str(corpus.index_dir)]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+    result = subprocess.run(
+        [*command, "--rebuild"], capture_output=True, text=True, cwd=ROOT, env=env, timeout=600, preexec_fn=small_files
+    )
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and "File too large" in result.stderr
+    assert "error: could not write the index in" in result.stderr and "the previous index is kept" in result.stderr
+    assert index_files(corpus.index_dir) == before
