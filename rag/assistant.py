@@ -70,7 +70,7 @@ class Assistant:
             # Cheap when nothing changed: it hashes the article files and compares with the manifest.
             index, _ = update_index(self.config, embedder=self.embedder)
         else:
-            index = StoredIndex.load(self.config.index_dir)
+            index = StoredIndex.load(self.config.index_dir, verify_bytes=self.config.verify_on_load_bytes)
         self.retriever = Retriever(index, self.embedder, self.config)
         self._generator = generator
 
@@ -92,7 +92,8 @@ class Assistant:
 
     def reload(self) -> None:
         """Pick up an index that was updated after this assistant was made."""
-        self.retriever = Retriever(StoredIndex.load(self.config.index_dir), self.embedder, self.config)
+        index = StoredIndex.load(self.config.index_dir, verify_bytes=self.config.verify_on_load_bytes)
+        self.retriever = Retriever(index, self.embedder, self.config)
 
     def ask(self, question: str, filters: Filters | None = None, top_k: int | None = None) -> Answer:
         *_, final = self.stream(question, filters, top_k)

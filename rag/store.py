@@ -2,7 +2,8 @@
 
 Layout under the index folder:
     CURRENT             names the live generation folder; replaced atomically
-    gen-<n>/manifest.json   settings, documents (hash, date, chunk ids, duplicates), file sizes
+    gen-<n>/manifest.json   settings, documents (hash, date, chunk ids, duplicates), the other
+                            files' sizes and sha256 checksums
     gen-<n>/chunks.jsonl    one chunk a line, with offsets into its article file
     gen-<n>/dense.faiss     vectors keyed by chunk id: exact (IndexIDMap2 over IndexFlatIP) up to
                             Config.exact_index_limit vectors, IVF (IndexIVFFlat) above it
@@ -21,11 +22,13 @@ because IVF supports add_with_ids and remove_ids, so incremental updates keep wo
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import math
 import os
 import re
 import shutil
+import sys
 import tempfile
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -33,12 +36,16 @@ from typing import Any
 
 import numpy as np
 
+from .config import Config
 from .errors import CorruptIndexError, IndexNotFoundError, IndexWriteError, StaleIndexError
 from .types import Chunk, Span
 
 FORMAT = 2  # 2: sentences.npy
 _FILES = ("manifest.json", "chunks.jsonl", "dense.faiss", "sentences.npy")
 _GENERATION_NAME = re.compile("gen-[0-9]+")
+# sha256 runs at ~1.5 GB/s on this CPU (it has SHA instructions), blake2b at ~0.8 GB/s
+# (benchmarks/bench_checksum.py). The manifest keys the checksums by this name.
+_CHECKSUM = "sha256"
 
 
 @dataclass(frozen=True)
@@ -220,6 +227,21 @@ class DocumentRecord:
     duplicates: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class FileCheck:
+    name: str
+    size: int
+    checksummed: bool  # False: its size was checked, not its bytes (a manifest from before checksums)
+
+
+@dataclass(frozen=True)
+class IndexCheck:
+    generation: Path
+    files: tuple[FileCheck, ...]
+    documents: int
+    chunks: int
+
+
 class StoredIndex:
     """Chunks and their vectors, in memory; `load` and `save` move them to and from disk."""
 
@@ -250,17 +272,29 @@ class StoredIndex:
     # --- disk -------------------------------------------------------------------------------
 
     @classmethod
-    def load(cls, folder: Path, expect: IndexSettings | None = None, mmap: bool = True) -> StoredIndex:
-        """Load the live generation; a large (IVF) vector file is memory-mapped unless mmap=False."""
+    def load(
+        cls,
+        folder: Path,
+        expect: IndexSettings | None = None,
+        mmap: bool = True,
+        verify_bytes: int = Config.verify_on_load_bytes,
+    ) -> StoredIndex:
+        """Load the live generation; a large (IVF) vector file is memory-mapped unless mmap=False.
+        Every file's size is checked against the manifest, and its checksum too when the files
+        total at most `verify_bytes` (hashing reads all of them; check_index does it at any size)."""
+        return cls._load(folder, expect, mmap, verify_bytes)[0]
+
+    @classmethod
+    def _load(
+        cls, folder: Path, expect: IndexSettings | None, mmap: bool, verify_bytes: int
+    ) -> tuple[StoredIndex, IndexCheck]:
         generation = current_generation(folder)
-        rebuild = f"rebuild it with: rag index --rebuild (index folder {folder})"
+        rebuild = _rebuild(folder)
         try:
             manifest = json.loads((generation / "manifest.json").read_text())
             if manifest.get("format") != FORMAT:
                 raise CorruptIndexError(f"the index has format {manifest.get('format')}, not {FORMAT}; {rebuild}")
-            for name, size in manifest["sizes"].items():
-                if (generation / name).stat().st_size != size:
-                    raise CorruptIndexError(f"the index file {name} is truncated or altered; {rebuild}")
+            checks = _verify_files(generation, manifest, verify_bytes, rebuild)
             settings = IndexSettings(**manifest["settings"])
             layout = VectorLayout(**manifest.get("vectors", {}))
             documents = {
@@ -307,7 +341,8 @@ class StoredIndex:
                 f"the index holds {vectors.ntotal} vectors of dimension {vectors.d} for {len(chunks)} "
                 f"chunks of dimension {settings.dimension}; {rebuild}"
             )
-        return cls(settings, documents, chunks, vectors, next_id, sentences)
+        index = cls(settings, documents, chunks, vectors, next_id, sentences)
+        return index, IndexCheck(generation, checks, len(documents), len(chunks))
 
     def save(self, folder: Path) -> Path:
         """Write a new generation and make it the live one. On any write error (disk full, quota,
@@ -358,6 +393,7 @@ class StoredIndex:
             "next_id": self.next_id,
             "count": len(self.chunks),
             "sizes": {name: (staging / name).stat().st_size for name in _FILES[1:]},
+            _CHECKSUM: {name: _checksum(staging / name) for name in _FILES[1:]},
         }
         with open(staging / "manifest.json", "w", encoding="utf-8") as handle:
             json.dump(manifest, handle, indent=1, ensure_ascii=False)
@@ -390,12 +426,44 @@ def _bytes(count: int) -> str:
     return f"{count / 1e9:,.1f} GB" if count >= 10**9 else f"{count / 1e6:,.1f} MB"
 
 
+def check_index(folder: Path) -> IndexCheck:
+    """Verify every file of the live generation against the manifest, whatever its size, then
+    load it: what `rag index --check` runs. It only reads."""
+    return StoredIndex._load(folder, None, True, sys.maxsize)[1]
+
+
+def _verify_files(generation: Path, manifest: dict[str, Any], verify_bytes: int, rebuild: str) -> tuple[FileCheck, ...]:
+    sizes = {name: int(manifest["sizes"][name]) for name in _FILES[1:]}
+    # A manifest written before checksums has none: its files are checked by size only.
+    recorded = manifest.get(_CHECKSUM, {}) if sum(sizes.values()) <= verify_bytes else {}
+    checks = []
+    for name, size in sizes.items():
+        path = generation / name
+        if path.stat().st_size != size:
+            raise CorruptIndexError(f"the index file {name} is truncated or altered; {rebuild}")
+        if name in recorded and _checksum(path) != recorded[name]:
+            raise CorruptIndexError(
+                f"the index file {path} does not match its {_CHECKSUM} checksum (damaged on disk); {rebuild}"
+            )
+        checks.append(FileCheck(name, size, name in recorded))
+    return tuple(checks)
+
+
+def _checksum(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, _CHECKSUM).hexdigest()
+
+
+def _rebuild(folder: Path) -> str:
+    return f"rebuild it with: rag index --rebuild (index folder {folder})"
+
+
 def current_generation(folder: Path) -> Path:
     """The live generation folder: always a gen-<digits> folder directly inside `folder`."""
     pointer = folder / "CURRENT"
     if not pointer.exists():
         raise IndexNotFoundError(f"no index in {folder}: build one with: rag index FOLDER")
-    rebuild = f"rebuild it with: rag index --rebuild (index folder {folder})"
+    rebuild = _rebuild(folder)
     try:
         name = pointer.read_bytes().decode("ascii").strip()
     except (OSError, UnicodeDecodeError) as exc:

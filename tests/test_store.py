@@ -1,5 +1,5 @@
 """The saved index's own files: a damaged CURRENT pointer or manifest, a disk that fills up while
-an index is written."""
+an index is written, bytes changed on disk."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import pytest
 import rag.store
 from rag import Config, CorruptIndexError, IndexWriteError, build_index
 from rag.embed import Embedder
-from rag.store import StoredIndex, current_generation
+from rag.store import StoredIndex, check_index, current_generation
 
 from .conftest import ROOT
 
@@ -149,3 +149,45 @@ def test_rag_index_on_a_full_disk_says_so_and_keeps_the_previous_index(corpus: C
     assert "Traceback" not in result.stderr and "File too large" in result.stderr
     assert "error: could not write the index in" in result.stderr and "the previous index is kept" in result.stderr
     assert index_files(corpus.index_dir) == before
+
+
+def damage_in_place(path: Path) -> None:
+    """Change one byte of the file, keeping its size and, for chunks.jsonl, valid JSON."""
+    data = bytearray(path.read_bytes())
+    at = data.index(b"troops") if path.suffix == ".jsonl" else len(data) // 2
+    data[at] ^= 0x01  # "troops" -> "uroops"; a vector component a little off
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("name", ["dense.faiss", "sentences.npy", "chunks.jsonl"])
+def test_a_byte_changed_in_an_index_file_is_a_corrupt_index_on_load(corpus: Config, embedder: Embedder, name: str):
+    build_index(corpus, embedder=embedder)
+    damage_in_place(current_generation(corpus.index_dir) / name)
+    with pytest.raises(CorruptIndexError, match=f"{name} does not match its sha256 checksum.*rag index --rebuild"):
+        StoredIndex.load(corpus.index_dir)
+    # Above the size limit only sizes are checked on load, so the damage goes unseen there, but a
+    # full check verifies every file whatever its size.
+    assert StoredIndex.load(corpus.index_dir, verify_bytes=0)
+    with pytest.raises(CorruptIndexError, match=f"{name} does not match its sha256 checksum"):
+        check_index(corpus.index_dir)
+    report = build_index(corpus, embedder=embedder)
+    assert report.rebuilt and StoredIndex.load(corpus.index_dir).vectors.ntotal == report.chunks
+
+
+def test_an_index_from_before_checksums_still_loads(corpus: Config, embedder: Embedder):
+    build_index(corpus, embedder=embedder)
+    path = current_generation(corpus.index_dir) / "manifest.json"
+    manifest = json.loads(path.read_text())
+    del manifest["sha256"]
+    path.write_text(json.dumps(manifest))
+    assert len(StoredIndex.load(corpus.index_dir).documents) == 2
+    assert not any(f.checksummed for f in check_index(corpus.index_dir).files)
+    assert not build_index(corpus, embedder=embedder).changed
+
+
+def test_a_full_check_of_a_sound_index_verifies_every_file(corpus: Config, embedder: Embedder):
+    report = build_index(corpus, embedder=embedder)
+    check = check_index(corpus.index_dir)
+    assert check.generation == current_generation(corpus.index_dir)
+    assert [f.name for f in check.files] == ["chunks.jsonl", "dense.faiss", "sentences.npy"]
+    assert all(f.checksummed for f in check.files) and (check.documents, check.chunks) == (2, report.chunks)
