@@ -1,5 +1,5 @@
 """The saved index's own files: a damaged CURRENT pointer or manifest, a disk that fills up while
-an index is written, bytes changed on disk."""
+an index is written, bytes changed on disk, and `rag index --check`."""
 
 from __future__ import annotations
 
@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner, Result
 
 import rag.store
 from rag import Config, CorruptIndexError, IndexWriteError, build_index
+from rag.cli import app
 from rag.embed import Embedder
 from rag.store import StoredIndex, check_index, current_generation
 
@@ -170,6 +172,10 @@ def test_a_byte_changed_in_an_index_file_is_a_corrupt_index_on_load(corpus: Conf
     assert StoredIndex.load(corpus.index_dir, verify_bytes=0)
     with pytest.raises(CorruptIndexError, match=f"{name} does not match its sha256 checksum"):
         check_index(corpus.index_dir)
+    damaged = index_files(corpus.index_dir)
+    result = rag_index_check(corpus.index_dir)
+    assert result.exit_code == 2 and f"{name} does not match its sha256 checksum" in result.stderr
+    assert "rag index --rebuild" in result.stderr and index_files(corpus.index_dir) == damaged
     report = build_index(corpus, embedder=embedder)
     assert report.rebuilt and StoredIndex.load(corpus.index_dir).vectors.ntotal == report.chunks
 
@@ -182,6 +188,9 @@ def test_an_index_from_before_checksums_still_loads(corpus: Config, embedder: Em
     path.write_text(json.dumps(manifest))
     assert len(StoredIndex.load(corpus.index_dir).documents) == 2
     assert not any(f.checksummed for f in check_index(corpus.index_dir).files)
+    result = rag_index_check(corpus.index_dir)
+    assert result.exit_code == 0 and result.stdout.count("size matches") == 3
+    assert "only sizes were checked" in result.stderr
     assert not build_index(corpus, embedder=embedder).changed
 
 
@@ -191,3 +200,19 @@ def test_a_full_check_of_a_sound_index_verifies_every_file(corpus: Config, embed
     assert check.generation == current_generation(corpus.index_dir)
     assert [f.name for f in check.files] == ["chunks.jsonl", "dense.faiss", "sentences.npy"]
     assert all(f.checksummed for f in check.files) and (check.documents, check.chunks) == (2, report.chunks)
+    before = index_files(corpus.index_dir)
+    result = rag_index_check(corpus.index_dir)
+    assert result.exit_code == 0 and result.stdout.count("sha256 matches") == 3, result.output
+    assert f"{check.generation}: manifest and 3 files" in result.stdout and "verified in" in result.stdout
+    assert f"{report.chunks} chunks of 2 articles load" in result.stdout and not result.stderr
+    assert index_files(corpus.index_dir) == before
+
+
+def test_rag_index_check_without_an_index_says_how_to_build_one(tmp_path: Path):
+    result = rag_index_check(tmp_path / "index")
+    assert result.exit_code == 2 and "rag index FOLDER" in result.stderr
+    assert not (tmp_path / "index").exists()
+
+
+def rag_index_check(index_dir: Path) -> Result:
+    return CliRunner().invoke(app, ["index", "--check", "--index-dir", str(index_dir)])
