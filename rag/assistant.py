@@ -75,7 +75,7 @@ class Assistant:
             # Cheap when nothing changed: it hashes the article files and compares with the manifest.
             index, _ = update_index(self.config, embedder=self.embedder)
         else:
-            index = StoredIndex.load(self.config.index_dir)
+            index = StoredIndex.load(self.config.index_dir, verify_bytes=self.config.verify_on_load_bytes)
         self._open(index)
         self._generator = generator
 
@@ -112,7 +112,7 @@ class Assistant:
 
     def reload(self) -> None:
         """Pick up an index that was updated after this assistant was made."""
-        self._open(StoredIndex.load(self.config.index_dir))
+        self._open(StoredIndex.load(self.config.index_dir, verify_bytes=self.config.verify_on_load_bytes))
 
     def ask(self, question: str, filters: Filters | None = None, top_k: int | None = None) -> Answer:
         *_, final = self.stream(question, filters, top_k)

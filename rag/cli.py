@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Annotated
@@ -55,11 +56,19 @@ def index(
     ] = None,
     index_dir: IndexOption = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Ignore the existing index and build anew.")] = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="Verify every index file against its manifest (sha256); change nothing.")
+    ] = False,
 ) -> None:
     """Build or update the index: new articles are added, changed ones re-embedded, deleted ones dropped."""
     from .ingest import build_index
 
     config = _config(corpus_dir=folder, index_dir=index_dir)
+    if check:
+        if rebuild:
+            raise typer.BadParameter("--check only reads the index: run it without --rebuild")
+        _check_index(config.index_dir)
+        return
     try:
         report = build_index(
             config, rebuild=rebuild, progress=sys.stderr.isatty(), log=lambda m: typer.echo(m, err=True)
@@ -72,6 +81,31 @@ def index(
         f"{config.index_dir}: {report.chunks} chunks; added {len(report.added)}, updated {len(report.updated)}, "
         f"removed {len(report.removed)}, unchanged {report.unchanged} articles"
     )
+
+
+def _check_index(index_dir: Path) -> None:
+    from .store import check_index
+
+    clock = time.perf_counter()
+    try:
+        result = check_index(index_dir)
+    except RagError as exc:
+        raise _fail(exc) from exc
+    seconds = time.perf_counter() - clock
+    for f in result.files:
+        typer.echo(f"  {f.name:14} {f.size:>15,} bytes  {'sha256 matches' if f.checksummed else 'size matches'}")
+    total = sum(f.size for f in result.files)
+    typer.echo(
+        f"{result.generation}: manifest and {len(result.files)} files ({total / 1e6:,.1f} MB) verified in "
+        f"{seconds:.2f} s; {result.chunks} chunks of {result.documents} articles load"
+    )
+    if not all(f.checksummed for f in result.files):
+        typer.secho(
+            "this index was built before checksums were recorded, so only sizes were checked: "
+            "rag index --rebuild records them",
+            fg="yellow",
+            err=True,
+        )
 
 
 @app.command()

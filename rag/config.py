@@ -62,6 +62,10 @@ class Config:
     # and an exact search over it takes ~80 ms per question on 2 cores (IVF, nprobe 32: ~3 ms).
     exact_index_limit: int = 200_000
     ivf_nprobe: int = 32  # IVF lists searched per question: more is slower and closer to exact
+    # An index whose files total at most this many bytes has their sha256 checked at every load:
+    # ~1.5 GB/s here (benchmarks/bench_checksum.py), so at most ~0.3 s. Larger ones are checked by
+    # size at load and in full by `rag index --check`.
+    verify_on_load_bytes: int = 400_000_000
     # Passages retrieved per question. The model reads only the best `prompt_sentences` sentences
     # of them (rag/focus.py); verification may cite from the whole of their articles.
     top_k: int = 6

@@ -29,6 +29,10 @@ class CorruptIndexError(RagError):
     """The index files are unreadable, truncated or inconsistent with each other."""
 
 
+class IndexWriteError(RagError):
+    """A new index could not be written (disk full, quota, I/O error); the previous one is kept."""
+
+
 class StaleIndexError(RagError):
     """The index was built with other settings (embedder, chunking) than the ones asked for."""
 

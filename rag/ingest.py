@@ -92,7 +92,7 @@ def _update_index(
     settings = settings_for(config)
     message = ""
     try:
-        index = None if rebuild else StoredIndex.load(config.index_dir)
+        index = None if rebuild else StoredIndex.load(config.index_dir, verify_bytes=config.verify_on_load_bytes)
     except IndexNotFoundError:
         index = None
     except RagError as exc:

@@ -2,7 +2,8 @@
 
 Layout under the index folder:
     CURRENT             names the live generation folder; replaced atomically
-    gen-<n>/manifest.json   settings, documents (hash, date, chunk ids, duplicates), file sizes
+    gen-<n>/manifest.json   settings, documents (hash, date, chunk ids, duplicates), the other
+                            files' sizes and sha256 checksums
     gen-<n>/chunks.jsonl    one chunk a line, with offsets into its article file
     gen-<n>/dense.faiss     vectors keyed by chunk id: exact (IndexIDMap2 over IndexFlatIP) up to
                             Config.exact_index_limit vectors, IVF (IndexIVFFlat) above it
@@ -10,7 +11,8 @@ Layout under the index folder:
                             so choosing the sentences the model reads costs no embedding at query time
 
 An update writes a whole new generation and only then points CURRENT at it, so a crash or a
-kill at any moment leaves the previous generation loadable.
+kill at any moment leaves the previous generation loadable; a write that fails (disk full)
+removes the half-written generation and says how much space the index needs.
 
 A large (IVF) index is memory-mapped on load: a multi-GB file opens in milliseconds, and the
 operating system pages in only the inverted lists that searches touch. IVF rather than HNSW
@@ -19,10 +21,14 @@ because IVF supports add_with_ids and remove_ids, so incremental updates keep wo
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import math
 import os
+import re
 import shutil
+import sys
 import tempfile
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -30,11 +36,16 @@ from typing import Any
 
 import numpy as np
 
-from .errors import CorruptIndexError, IndexNotFoundError, RagError, StaleIndexError
+from .config import Config
+from .errors import CorruptIndexError, IndexNotFoundError, IndexWriteError, RagError, StaleIndexError
 from .types import Chunk, Span
 
 FORMAT = 2  # 2: sentences.npy
 _FILES = ("manifest.json", "chunks.jsonl", "dense.faiss", "sentences.npy")
+_GENERATION_NAME = re.compile("gen-[0-9]+")
+# sha256 runs at ~1.5 GB/s on this CPU (it has SHA instructions), blake2b at ~0.8 GB/s
+# (benchmarks/bench_checksum.py). The manifest keys the checksums by this name.
+_CHECKSUM = "sha256"
 
 
 @dataclass(frozen=True)
@@ -196,16 +207,16 @@ class SentenceVectors:
         return SentenceVectors(self.matrix, self.rows, {**self.added, **vectors})
 
     def write(self, path: Path, chunks: list[Chunk]) -> None:
-        """Rows for exactly `chunks`, in order: those of deleted chunks are left behind."""
-        total = sum(len(c.sentences) for c in chunks)
-        out = np.lib.format.open_memmap(path, mode="w+", dtype="float16", shape=(total, self.matrix.shape[1]))
-        at = 0
-        for chunk in chunks:
-            block = self.of(chunk)
-            out[at : at + len(block)] = block
-            at += len(block)
-        out.flush()
-        del out
+        """Rows for exactly `chunks`, in order: those of deleted chunks are left behind.
+
+        Streamed through a file, not a memory map: on a full disk a store into a mapped page is a
+        SIGBUS that kills the process, where a file write raises OSError."""
+        shape = (sum(len(c.sentences) for c in chunks), self.matrix.shape[1])
+        header = {"descr": np.lib.format.dtype_to_descr(np.dtype("float16")), "fortran_order": False, "shape": shape}
+        with open(path, "wb") as handle:
+            np.lib.format.write_array_header_1_0(handle, header)
+            for chunk in chunks:
+                handle.write(self.of(chunk).astype("float16").tobytes())
 
 
 @dataclass(frozen=True)
@@ -215,6 +226,21 @@ class DocumentRecord:
     date: str | None
     chunk_ids: tuple[int, ...]
     duplicates: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    name: str
+    size: int
+    checksummed: bool  # False: its size was checked, not its bytes (a manifest from before checksums)
+
+
+@dataclass(frozen=True)
+class IndexCheck:
+    generation: Path
+    files: tuple[FileCheck, ...]
+    documents: int
+    chunks: int
 
 
 class StoredIndex:
@@ -249,17 +275,29 @@ class StoredIndex:
     # --- disk -------------------------------------------------------------------------------
 
     @classmethod
-    def load(cls, folder: Path, expect: IndexSettings | None = None, mmap: bool = True) -> StoredIndex:
-        """Load the live generation; a large (IVF) vector file is memory-mapped unless mmap=False."""
+    def load(
+        cls,
+        folder: Path,
+        expect: IndexSettings | None = None,
+        mmap: bool = True,
+        verify_bytes: int = Config.verify_on_load_bytes,
+    ) -> StoredIndex:
+        """Load the live generation; a large (IVF) vector file is memory-mapped unless mmap=False.
+        Every file's size is checked against the manifest, and its checksum too when the files
+        total at most `verify_bytes` (hashing reads all of them; check_index does it at any size)."""
+        return cls._load(folder, expect, mmap, verify_bytes)[0]
+
+    @classmethod
+    def _load(
+        cls, folder: Path, expect: IndexSettings | None, mmap: bool, verify_bytes: int
+    ) -> tuple[StoredIndex, IndexCheck]:
         generation = current_generation(folder)
-        rebuild = f"rebuild it with: rag index --rebuild (index folder {folder})"
+        rebuild = _rebuild(folder)
         try:
             manifest = json.loads((generation / "manifest.json").read_text())
             if manifest.get("format") != FORMAT:
                 raise CorruptIndexError(f"the index has format {manifest.get('format')}, not {FORMAT}; {rebuild}")
-            for name, size in manifest["sizes"].items():
-                if (generation / name).stat().st_size != size:
-                    raise CorruptIndexError(f"the index file {name} is truncated or altered; {rebuild}")
+            checks = _verify_files(generation, manifest, verify_bytes, rebuild)
             settings = IndexSettings(**manifest["settings"])
             layout = VectorLayout(**manifest.get("vectors", {}))
             documents = {
@@ -275,9 +313,12 @@ class StoredIndex:
                     row["sentences"] = tuple(Span(*s) for s in row["sentences"])
                     chunks[row["id"]] = Chunk(**row)
             sentences = SentenceVectors.load(generation / "sentences.npy", list(chunks.values()), settings.dimension)
+            next_id = int(manifest["next_id"])
         except CorruptIndexError:
             raise
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        # Whatever the damage, a file of the wrong shape fails as one of these (a list where an object
+        # should be: AttributeError).
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise CorruptIndexError(f"the index in {generation} cannot be read ({exc}); {rebuild}") from exc
         if expect is not None and expect != settings:
             raise StaleIndexError(
@@ -304,13 +345,41 @@ class StoredIndex:
                 f"chunks of dimension {settings.dimension}; {rebuild}"
             )
         corpus = Path(manifest["corpus"]) if manifest.get("corpus") else None
-        return cls(settings, documents, chunks, vectors, manifest["next_id"], sentences, corpus)
+        index = cls(settings, documents, chunks, vectors, next_id, sentences, corpus)
+        return index, IndexCheck(generation, checks, len(documents), len(chunks))
 
     def save(self, folder: Path) -> Path:
-        import faiss
-
+        """Write a new generation and make it the live one. On any write error (disk full, quota,
+        I/O) the half-written generation is removed, the previous one stays live, and the error
+        is an IndexWriteError that says how much space the index needs."""
         folder.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=folder))
+        number = max((_generation_number(p) for p in folder.glob("gen-*")), default=0) + 1
+        generation = folder / f"gen-{number:06d}"
+        pointer = folder / "CURRENT.tmp"
+        staging: Path | None = None
+        try:
+            staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=folder))
+            self._write_generation(staging)
+            with open(pointer, "w", encoding="ascii") as handle:
+                handle.write(generation.name)
+            _fsync(pointer)
+            os.rename(staging, generation)
+        except OSError as exc:
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                pointer.unlink()
+            raise IndexWriteError(self._write_failure(folder, exc)) from exc
+        os.replace(pointer, folder / "CURRENT")
+        _prune(folder, keep=generation)
+        # Read back mapped: memory stays bounded, and nothing points into the pruned generation.
+        self.sentences = SentenceVectors.load(
+            generation / "sentences.npy", list(self.chunks.values()), self.settings.dimension
+        )
+        return generation
+
+    def _write_generation(self, staging: Path) -> None:
+        # Every file is written through a Python file object, so that any failed write raises OSError.
         with open(staging / "chunks.jsonl", "w", encoding="utf-8") as handle:
             for chunk in self.chunks.values():
                 row = asdict(chunk)
@@ -318,7 +387,7 @@ class StoredIndex:
                 handle.write(json.dumps(row, ensure_ascii=False) + "\n")
         # A mapped index would be written as a reference to its old file: write a real copy.
         vectors = self.vectors.editable() if self.vectors.mapped_from else self.vectors
-        faiss.write_index(vectors.index, str(staging / "dense.faiss"))
+        _write_vectors(vectors.index, staging / "dense.faiss")
         self.sentences.write(staging / "sentences.npy", list(self.chunks.values()))
         manifest = {
             "format": FORMAT,
@@ -329,34 +398,87 @@ class StoredIndex:
             "count": len(self.chunks),
             "corpus": str(self.corpus) if self.corpus else None,
             "sizes": {name: (staging / name).stat().st_size for name in _FILES[1:]},
+            _CHECKSUM: {name: _checksum(staging / name) for name in _FILES[1:]},
         }
-        (staging / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False))
+        with open(staging / "manifest.json", "w", encoding="utf-8") as handle:
+            json.dump(manifest, handle, indent=1, ensure_ascii=False)
         for name in _FILES:
             _fsync(staging / name)
-        number = max((_generation_number(p) for p in folder.glob("gen-*")), default=0) + 1
-        generation = folder / f"gen-{number:06d}"
-        os.rename(staging, generation)
-        pointer = folder / "CURRENT.tmp"
-        pointer.write_text(generation.name)
-        _fsync(pointer)
-        os.replace(pointer, folder / "CURRENT")
-        _prune(folder, keep=generation)
-        # Read back mapped: memory stays bounded, and nothing points into the pruned generation.
-        self.sentences = SentenceVectors.load(
-            generation / "sentences.npy", list(self.chunks.values()), self.settings.dimension
+
+    def _write_failure(self, folder: Path, exc: OSError) -> str:
+        d = self.settings.dimension
+        # Each chunk: a float32 vector and its 64-bit id, a float16 vector per sentence, and its
+        # text; the JSON around the text is small beside the vectors.
+        needed = sum(4 * d + 8 + 2 * d * len(c.sentences) + len(c.text.encode()) for c in self.chunks.values())
+        free = shutil.disk_usage(folder).free
+        kept = "the previous index is kept and still works" if (folder / "CURRENT").exists() else "no index was written"
+        return (
+            f"could not write the index in {folder} ({exc}): it needs about {_bytes(needed)} free and "
+            f"{_bytes(free)} is free there; {kept}. Free some space, then run rag index again"
         )
-        return generation
+
+
+def _write_vectors(index: Any, path: Path) -> None:
+    import faiss
+
+    # FAISS's own file writer reports a failure to flush its last buffer on close only on stderr,
+    # leaving a short file behind; through a Python file every failed write raises OSError.
+    with open(path, "wb") as handle:
+        faiss.write_index(index, faiss.PyCallbackIOWriter(handle.write))
+
+
+def _bytes(count: int) -> str:
+    return f"{count / 1e9:,.1f} GB" if count >= 10**9 else f"{count / 1e6:,.1f} MB"
+
+
+def check_index(folder: Path) -> IndexCheck:
+    """Verify every file of the live generation against the manifest, whatever its size, then
+    load it: what `rag index --check` runs. It only reads."""
+    return StoredIndex._load(folder, None, True, sys.maxsize)[1]
+
+
+def _verify_files(generation: Path, manifest: dict[str, Any], verify_bytes: int, rebuild: str) -> tuple[FileCheck, ...]:
+    sizes = {name: int(manifest["sizes"][name]) for name in _FILES[1:]}
+    # A manifest written before checksums has none: its files are checked by size only.
+    recorded = manifest.get(_CHECKSUM, {}) if sum(sizes.values()) <= verify_bytes else {}
+    checks = []
+    for name, size in sizes.items():
+        path = generation / name
+        if path.stat().st_size != size:
+            raise CorruptIndexError(f"the index file {name} is truncated or altered; {rebuild}")
+        if name in recorded and _checksum(path) != recorded[name]:
+            raise CorruptIndexError(
+                f"the index file {path} does not match its {_CHECKSUM} checksum (damaged on disk); {rebuild}"
+            )
+        checks.append(FileCheck(name, size, name in recorded))
+    return tuple(checks)
+
+
+def _checksum(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, _CHECKSUM).hexdigest()
+
+
+def _rebuild(folder: Path) -> str:
+    return f"rebuild it with: rag index --rebuild (index folder {folder})"
 
 
 def current_generation(folder: Path) -> Path:
+    """The live generation folder: always a gen-<digits> folder directly inside `folder`."""
     pointer = folder / "CURRENT"
     if not pointer.exists():
         raise IndexNotFoundError(f"no index in {folder}: build one with: rag index FOLDER")
-    generation = folder / pointer.read_text().strip()
+    rebuild = _rebuild(folder)
+    try:
+        name = pointer.read_bytes().decode("ascii").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CorruptIndexError(f"{pointer} cannot be read ({exc}); {rebuild}") from exc
+    # Anything else (empty, "..", an absolute path) would point outside the index's own generations.
+    if not _GENERATION_NAME.fullmatch(name):
+        raise CorruptIndexError(f"{pointer} holds {name!r}, not the name of a generation folder; {rebuild}")
+    generation = folder / name
     if not generation.is_dir():
-        raise CorruptIndexError(
-            f"{pointer} names {generation.name}, which is missing; rebuild with: rag index --rebuild"
-        )
+        raise CorruptIndexError(f"{pointer} names {name}, which is missing; {rebuild}")
     return generation
 
 
