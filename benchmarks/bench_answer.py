@@ -234,7 +234,7 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     result: dict[str, Any] = {"model": args.model, "threads": cfg.threads, "questions": len(questions)}
 
     clock = time.perf_counter()
-    assistant = Assistant(cfg)
+    assistant = Assistant(cfg, update=True)
     result["load_assistant"] = time.perf_counter() - clock
     result["chunks"] = len(assistant.index)
     clock = time.perf_counter()

@@ -25,7 +25,7 @@ from .errors import (
 )
 from .ingest import IndexReport, build_index
 from .retrieve import Filters
-from .types import Answer, Article, Chunk, Citation, Hit
+from .types import Answer, Article, Chunk, Citation, Draft, Hit, Searching
 
 __all__ = [
     "REFUSAL",
@@ -38,6 +38,7 @@ __all__ = [
     "Chunk",
     "Citation",
     "Config",
+    "Draft",
     "CorpusMismatchError",
     "CorruptIndexError",
     "Filters",
@@ -49,6 +50,7 @@ __all__ = [
     "ModelNotFoundError",
     "QuestionError",
     "RagError",
+    "Searching",
     "StaleArticleError",
     "StaleIndexError",
     "answer",

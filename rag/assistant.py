@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
 from .articles import ArticleFiles
 from .config import Config, Grounding
+from .conversation import Turn, standalone_question
 from .embed import Embedder
 from .errors import QuestionError
 from .focus import focus
@@ -21,7 +22,7 @@ from .reference import article_reference
 from .retrieve import Filters, Retriever
 from .store import StoredIndex
 from .text import numbers
-from .types import Answer, Citation, Trace
+from .types import Answer, Citation, Draft, Searching, Trace
 from .verify import (
     Claim,
     Evidence,
@@ -38,6 +39,7 @@ from .verify import (
     verify_claim,
 )
 
+Event = Searching | Draft | Answer  # what Assistant.stream yields
 REFUSAL = "The articles don't say."
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _JOINS = "and|but|while|whereas|also"  # words that join a claim to the one before it
@@ -61,7 +63,9 @@ def clean_question(question: object, max_chars: int) -> str:
 class Assistant:
     """One index and one model, loaded once and reused for every question."""
 
-    def __init__(self, config: Config | None = None, generator: Generator | None = None, update: bool = True) -> None:
+    def __init__(self, config: Config | None = None, generator: Generator | None = None, update: bool = False) -> None:
+        """Open the configured index; with update=True, first bring it up to date with its folder
+        (cheap when nothing changed: it hashes the article files and compares with the manifest)."""
         from threadpoolctl import threadpool_limits
 
         # NumPy's BLAS threads keep spinning after the small matrix products of MMR and verification
@@ -72,7 +76,6 @@ class Assistant:
         check_rule_names(self.config.grounding.disabled)
         self.embedder = Embedder.from_config(self.config)
         if update:
-            # Cheap when nothing changed: it hashes the article files and compares with the manifest.
             index, _ = update_index(self.config, embedder=self.embedder)
         else:
             index = StoredIndex.load(self.config.index_dir, verify_bytes=self.config.verify_on_load_bytes)
@@ -114,15 +117,36 @@ class Assistant:
         """Pick up an index that was updated after this assistant was made."""
         self._open(StoredIndex.load(self.config.index_dir, verify_bytes=self.config.verify_on_load_bytes))
 
-    def ask(self, question: str, filters: Filters | None = None, top_k: int | None = None) -> Answer:
-        *_, final = self.stream(question, filters, top_k)
+    def ask(
+        self,
+        question: str,
+        filters: Filters | None = None,
+        top_k: int | None = None,
+        history: Sequence[Turn] = (),
+    ) -> Answer:
+        """The verified answer; `history` holds the earlier turns of a conversation, so a follow-up
+        ("and which of them revoked agreements?") is understood."""
+        *_, final = self.stream(question, filters, top_k, history)
         if not isinstance(final, Answer):
             raise TypeError("the answer stream ended without an Answer")
         return final
 
-    def stream(self, question: str, filters: Filters | None = None, top_k: int | None = None) -> Iterator[str | Answer]:
-        """Yield the model's draft as it is written, then the verified `Answer`."""
+    def stream(
+        self,
+        question: str,
+        filters: Filters | None = None,
+        top_k: int | None = None,
+        history: Sequence[Turn] = (),
+    ) -> Iterator[Event]:
+        """Yield `Searching` when a follow-up was rewritten into a standalone question, the model's
+        draft as it is written (`Draft` pieces), then the verified `Answer`."""
         asked = question = clean_question(question, self.config.max_question_chars)
+        searched_for = ""
+        if history:
+            rewrite = standalone_question(question, history, self.generator)
+            if rewrite.changed:
+                question = searched_for = rewrite.question
+                yield Searching(question)
         searchable = (
             (s, d.date) for s, d in self.index.documents.items() if not filters or filters.admits_article(s, d.date)
         )
@@ -131,7 +155,7 @@ class Assistant:
             # "According to the November piece, ...": that article is searched and cited, and the
             # date words, which no article's text holds, are not searched for or checked.
             if not reference.sources:
-                yield Answer(asked, reference.none_found(), False)
+                yield Answer(asked, reference.none_found(), False, searched_for=searched_for)
                 return
             question, filters = reference.question, replace(filters or Filters(), sources=reference.sources)
         timings: dict[str, float] = {}
@@ -146,7 +170,7 @@ class Assistant:
         hits = [h for h in hits if h.chunk.source not in stale]
         timings["retrieve"] = time.perf_counter() - clock
         if not hits:
-            yield Answer(asked, REFUSAL, False, timings=timings, notes=notes)
+            yield Answer(asked, REFUSAL, False, timings=timings, notes=notes, searched_for=searched_for)
             return
         clock = time.perf_counter()
         # The model reads a few sentences of the passages; verification and recovery may cite from
@@ -166,13 +190,13 @@ class Assistant:
                 timings["first_token"] = time.perf_counter() - clock
             draft += piece
             if shown:
-                yield piece
+                yield Draft(piece)
                 continue
             # Hold back a draft that may yet be the refusal token, so the token itself is never shown.
             start = draft.strip().upper()
             if not (REFUSAL_TOKEN.startswith(start) or start.startswith(REFUSAL_TOKEN)):
                 shown = True
-                yield draft
+                yield Draft(draft)
         timings["generate"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
@@ -193,6 +217,7 @@ class Assistant:
             timings=timings,
             notes=notes,
             trace=Trace(tuple(candidates), tuple(e.text for e in passages), tuple(checked), retry, tuple(final)),
+            searched_for=searched_for,
         )
 
     def _verify(self, draft: str, question: str, pool: list[Evidence], passages: list[Evidence]) -> list[Verdict]:
@@ -340,8 +365,6 @@ def answer(question: str, config: Config | None = None, filters: Filters | None 
     return default_assistant(config or Config.from_env()).ask(question, filters)
 
 
-def stream_answer(
-    question: str, config: Config | None = None, filters: Filters | None = None
-) -> Iterator[str | Answer]:
-    """Yield the draft text as it is generated, then the final verified `Answer`."""
+def stream_answer(question: str, config: Config | None = None, filters: Filters | None = None) -> Iterator[Event]:
+    """Yield the draft as it is generated (`Draft` pieces), then the final verified `Answer`."""
     return default_assistant(config or Config.from_env()).stream(question, filters)

@@ -13,7 +13,7 @@ import typer
 
 from . import models as model_files
 from .config import Config
-from .errors import RagError
+from .errors import QuestionError, RagError
 from .retrieve import Filters
 from .types import Answer
 
@@ -134,7 +134,7 @@ def ask(
             if isinstance(item, Answer):
                 final = item
             elif live:
-                typer.secho(item, nl=False, err=True, dim=True)
+                typer.secho(item.text, nl=False, err=True, dim=True)
         if live:
             typer.echo("\r\033[K", nl=False, err=True)
     except RagError as exc:
@@ -144,11 +144,54 @@ def ask(
     if as_json:
         typer.echo(json.dumps(_answer_json(final), indent=1, ensure_ascii=False))
         return
-    typer.echo(final.text)
-    for note in final.notes:
+    _print_answer(final)
+
+
+def _print_answer(answer: Answer) -> None:
+    if answer.searched_for:
+        typer.secho(f"(searched for: {answer.searched_for})", dim=True, err=True)
+    typer.echo(answer.text)
+    for note in answer.notes:
         typer.secho(f"note: {note}", fg="yellow", err=True)
-    for c in final.citations:
+    for c in answer.citations:
         typer.echo(f"\n[{c.n}] {c.source} ({c.date or 'undated'}), characters {c.start}-{c.end}:\n    {c.text}")
+
+
+@app.command()
+def chat(
+    model: ModelOption = None,
+    index_dir: IndexOption = None,
+    threads: ThreadsOption = None,
+    backend: BackendOption = None,
+    server_url: ServerUrlOption = None,
+) -> None:
+    """Ask questions one after another; a follow-up ("and which of them ...?") is read with the earlier turns.
+    One question a line; an empty line or end of input ends the conversation."""
+    from .assistant import REFUSAL, Assistant
+    from .conversation import Turn
+
+    config = _config(model=model, index_dir=index_dir, threads=threads, backend=backend, server_url=server_url)
+    history: list[Turn] = []
+    try:
+        assistant = Assistant(config)
+        while question := _read_question(sys.stdin.isatty()):
+            try:
+                answer = assistant.ask(question, history=history)
+            except QuestionError as exc:
+                typer.secho(f"error: {exc}", fg="red", err=True)
+                continue
+            _print_answer(answer)
+            typer.echo("")
+            history.append(Turn(answer.searched_for or answer.question, answer.text if answer.answered else REFUSAL))
+    except RagError as exc:
+        raise _fail(exc) from exc
+
+
+def _read_question(interactive: bool) -> str:
+    try:
+        return input("> " if interactive else "").strip()
+    except EOFError:
+        return ""
 
 
 def _answer_json(answer: Answer) -> dict[str, object]:
@@ -210,7 +253,7 @@ def evaluate(
     if without:
         config = replace(config, grounding=replace(config.grounding, disabled=tuple(without)))
     try:
-        assistant = Assistant(config)
+        assistant = Assistant(config, update=corpus is not None)
         results = run(assistant, load_questions(questions), progress=sys.stderr.isatty())
     except RagError as exc:
         raise _fail(exc) from exc
@@ -244,7 +287,8 @@ def evaluate_retrieval(
 
     try:
         table, _ = retrieval_table(
-            Assistant(_config(index_dir=index_dir, corpus_dir=corpus)), load_questions(questions)
+            Assistant(_config(index_dir=index_dir, corpus_dir=corpus), update=corpus is not None),
+            load_questions(questions),
         )
     except RagError as exc:
         raise _fail(exc) from exc

@@ -3,6 +3,9 @@ drop deleted ones, and rebuild from scratch only when the settings changed."""
 
 from __future__ import annotations
 
+import os
+import re
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -14,7 +17,7 @@ from .chunk import chunk_article
 from .config import Config
 from .embed import EMBEDDERS, Embedder
 from .errors import ArticleError, CorpusMismatchError, IndexNotFoundError, RagError
-from .load import load_articles
+from .load import load_articles, parse_article
 from .safety import RULES as SAFETY_RULES
 from .store import DocumentRecord, IndexSettings, StoredIndex, Vectors, centroid, recorded_corpus
 from .text import SPLITTER
@@ -170,6 +173,78 @@ def _update_index(
         errors=tuple(str(e) for e in errors),
         message=message,
     )
+
+
+@dataclass(frozen=True)
+class Upload:
+    """What became of one file offered to the library."""
+
+    name: str
+    added: bool
+    reason: str
+
+
+_SAFE_NAME = re.compile(r"^[\w][\w .()\-]*\.txt$", re.IGNORECASE)
+
+
+def add_articles(
+    config: Config,
+    index: StoredIndex,
+    folder: Path,
+    paths: list[Path],
+    max_bytes: int,
+    embedder: Embedder | None = None,
+    progress: Callable[[float, str], None] = lambda *_: None,
+) -> list[Upload]:
+    """Save offered article files into `folder`, the folder of `index`, and index them. A file is
+    saved only once it parses as an article, under its bare name, never over an existing file and
+    never twice."""
+    known = {d.sha256: s for s, d in index.documents.items()}
+    results = []
+    for i, path in enumerate(paths):
+        progress(0.5 * i / max(len(paths), 1), f"checking {path.name}")
+        results.append(_save(path, folder, known, max_bytes))
+    if any(r.added for r in results):
+        progress(0.5, f"indexing {sum(r.added for r in results)} new article(s)")
+        update_index(replace(config, corpus_dir=folder), embedder=embedder, log=lambda m: progress(0.6, m))
+    return results
+
+
+def _save(path: Path, folder: Path, known: dict[str, str], max_bytes: int) -> Upload:
+    name = path.name
+    if not name.lower().endswith(".txt"):
+        return Upload(name, False, "only .txt articles can be added")
+    if not _SAFE_NAME.match(name):
+        return Upload(name, False, "use a plain file name (letters, digits, spaces, . - _ ( ))")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return Upload(name, False, f"the upload cannot be read ({exc.strerror})")
+    if len(data) > max_bytes:
+        return Upload(name, False, f"{len(data):,} bytes is too large for an article (limit {max_bytes:,})")
+    try:
+        article = parse_article(name, data)
+    except ArticleError as exc:
+        return Upload(name, False, str(exc).removeprefix(f"{name}: "))
+    if article.sha256 in known:
+        return Upload(name, False, f"already in the library as {known[article.sha256]}")
+    taken = Upload(name, False, "a different article with this name is already in the library; rename the file")
+    target = folder / name
+    if target.exists():
+        return taken
+    # Write beside the target under a name the indexer ignores, then link: a reader never sees
+    # half a file, and os.link refuses to replace a file that appeared in the meantime.
+    with tempfile.NamedTemporaryFile(dir=folder, prefix=".upload-", delete=False) as out:
+        out.write(data)
+    try:
+        os.link(out.name, target)
+    except FileExistsError:
+        return taken
+    finally:
+        os.unlink(out.name)
+    known[article.sha256] = name
+    note = "" if article.date else " (no ' date YYYY-MM-DD ' first line: date filters will skip it)"
+    return Upload(name, True, f"added{note}")
 
 
 def keep_indexed_articles(index: StoredIndex, index_dir: Path, folder: Path, named: bool, sources: set[str]) -> None:

@@ -72,6 +72,20 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Searching:
+    """A follow-up was rewritten into this standalone question, which is what is searched for."""
+
+    question: str
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A piece of the model's draft as it is written: not checked yet, so never to be shown as an answer."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class Trace:
     """How an answer was reached, stage by stage: what `rag eval --explain` reads."""
 
@@ -92,4 +106,5 @@ class Answer:
     draft: str = ""  # what the model wrote before verification, for debugging and evaluation
     notes: tuple[str, ...] = ()  # what the reader should know about how it was answered (articles left out)
     trace: Trace = field(default_factory=Trace)
+    searched_for: str = ""  # the standalone question a follow-up was rewritten into, if it was
     timings: dict[str, float] = field(default_factory=dict)

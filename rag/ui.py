@@ -1,4 +1,4 @@
-"""The Gradio chat page: a thin shell over `Assistant.stream`, `conversation.standalone_question`
+"""The Gradio chat page: a thin shell over `Assistant.stream` (which also resolves follow-ups)
 and `ingest.update_index`. Everything here is layout and rendering; the answers, their checks and
 the index live in the Python API.
 
@@ -9,9 +9,7 @@ Layout: an "Ask" tab (chat, filters, example questions, a side panel of cited pa
 from __future__ import annotations
 
 import html
-import os
 import re
-import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -21,9 +19,8 @@ from typing import Any
 
 from .assistant import REFUSAL, Assistant
 from .config import Config
-from .conversation import Rewrite, Turn, standalone_question
+from .conversation import Turn
 from .errors import (
-    ArticleError,
     CorruptIndexError,
     IndexNotFoundError,
     ModelIntegrityError,
@@ -32,11 +29,10 @@ from .errors import (
     RagError,
     StaleIndexError,
 )
-from .ingest import update_index
-from .load import parse_article
+from .ingest import Upload, add_articles
 from .models import available
 from .retrieve import Filters
-from .types import Answer, Citation
+from .types import Answer, Citation, Searching
 
 EXAMPLES = (
     "Which countries had troops in Niger?",
@@ -46,7 +42,6 @@ EXAMPLES = (
 MAX_UPLOAD_BYTES = 2_000_000  # a long news article is ~50 kB; anything near this is not one
 CONTEXT_CHARS = 500  # article text shown on each side of a cited sentence, at most
 _MARKER = re.compile(r"\[(\d+)\]")
-_SAFE_NAME = re.compile(r"^[\w][\w .()\-]*\.txt$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -57,22 +52,14 @@ class Exchange:
     panel: str
 
 
-@dataclass(frozen=True)
-class Upload:
-    """What became of one uploaded file."""
-
-    name: str
-    added: bool
-    reason: str
-
-
 class Library:
     """What every session shares: the config, one `Assistant` per model (each model is loaded once
     per process), and a lock so that two uploads never index at the same time."""
 
     def __init__(self, config: Config, assistant: Assistant | None = None) -> None:
         self.config = config
-        first = assistant or Assistant(config)
+        # The page is long-running: it starts from an index brought up to date with its folder.
+        first = assistant or Assistant(config, update=True)
         self._assistants: dict[str, Assistant] = {first.config.model: first}
         self._default = first.config.model
         self._lock = threading.Lock()
@@ -102,58 +89,18 @@ class Library:
         return sorted(self.assistant().index.documents)
 
     def add(self, paths: Sequence[str], progress: Callable[[float, str], None] = lambda *_: None) -> list[Upload]:
-        """Validate and save uploaded articles into the corpus folder, then index them. A file is
-        saved only once it parses as an article, and never over an existing file."""
+        """Save uploaded articles into the library's folder and index them (`ingest.add_articles`)."""
         with self._lock:
             first = self._assistants[self._default]
-            known = {d.sha256: s for s, d in first.index.documents.items()}
-            results = []
-            for i, path in enumerate(paths):
-                progress(0.5 * i / max(len(paths), 1), f"checking {Path(path).name}")
-                results.append(self._save(Path(path), known))
+            files = [Path(p) for p in paths]
+            results = add_articles(
+                first.config, first.index, first.corpus_dir, files, MAX_UPLOAD_BYTES, first.embedder, progress
+            )
             if any(r.added for r in results):
-                progress(0.5, f"indexing {sum(r.added for r in results)} new article(s)")
-                update_index(first.config, embedder=first.embedder, log=lambda m: progress(0.6, m))
                 progress(0.95, "reloading the index")
                 for assistant in self._assistants.values():
                     assistant.reload()
             return results
-
-    def _save(self, path: Path, known: dict[str, str]) -> Upload:
-        name = path.name
-        if not name.lower().endswith(".txt"):
-            return Upload(name, False, "only .txt articles can be added")
-        if not _SAFE_NAME.match(name):
-            return Upload(name, False, "use a plain file name (letters, digits, spaces, . - _ ( ))")
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            return Upload(name, False, f"the upload cannot be read ({exc.strerror})")
-        if len(data) > MAX_UPLOAD_BYTES:
-            return Upload(name, False, f"{len(data):,} bytes is too large for an article (limit {MAX_UPLOAD_BYTES:,})")
-        try:
-            article = parse_article(name, data)
-        except ArticleError as exc:
-            return Upload(name, False, str(exc).removeprefix(f"{name}: "))
-        if article.sha256 in known:
-            return Upload(name, False, f"already in the library as {known[article.sha256]}")
-        folder = self._assistants[self._default].corpus_dir
-        target = folder / name
-        if target.exists():
-            return Upload(name, False, "a different article with this name is already in the library; rename the file")
-        # Write beside the target under a name the indexer ignores, then link: a reader never sees
-        # half a file, and os.link refuses to replace a file that appeared in the meantime.
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".upload-", delete=False) as out:
-            out.write(data)
-        try:
-            os.link(out.name, target)
-        except FileExistsError:
-            return Upload(name, False, "a different article with this name is already in the library; rename the file")
-        finally:
-            os.unlink(out.name)
-        known[article.sha256] = name
-        note = "" if article.date else " (no ' date YYYY-MM-DD ' first line: date filters will skip it)"
-        return Upload(name, True, f"added{note}")
 
 
 # --- rendering ----------------------------------------------------------------------------------
@@ -420,24 +367,20 @@ def build(assistant: Assistant | Library):  # type: ignore[no-untyped-def]
             filters = parse_filters(sources, date_from, date_to)
             chosen = library.assistant(model)
             history = [e.turn for e in exchanges]
-            rewrite = (
-                standalone_question(message, history, chosen.generator) if history else Rewrite(message, "as asked")
-            )
-            read_as = (
-                f'<div class="read-as">Searched for: “{html.escape(rewrite.question)}”</div>' if rewrite.changed else ""
-            )
-            draft = ""
-            for item in chosen.stream(rewrite.question, filters, int(top_k) or None):
-                if isinstance(item, Answer):
+            read_as = draft = ""
+            for item in chosen.stream(message, filters, int(top_k) or None, history):
+                if isinstance(item, Searching):
+                    read_as = f'<div class="read-as">Searched for: “{html.escape(item.question)}”</div>'
+                elif isinstance(item, Answer):
                     chat[-1] = {"role": "assistant", "content": read_as + render_answer(item, turn)}
                     duplicates = {s: d.duplicates for s, d in chosen.index.documents.items()}
                     panel = render_sources(item, turn, chosen.article_text, duplicates)
                     shown = item.text if item.answered else REFUSAL
                     # The standalone form, so a later follow-up can be resolved against it.
-                    exchanges = [*exchanges, Exchange(Turn(rewrite.question, shown), panel)]
+                    exchanges = [*exchanges, Exchange(Turn(item.searched_for or item.question, shown), panel)]
                     yield "", chat, render_panel(exchanges), render_plain(item), exchanges
                 else:
-                    draft += item
+                    draft += item.text
                     chat[-1] = {"role": "assistant", "content": read_as + render_draft(draft)}
                     checking = '<div class="state state-answer">Checking the draft against the articles…</div>'
                     yield "", chat, checking, "", exchanges

@@ -35,7 +35,7 @@ def seed_config(tmp_path_factory: pytest.TempPathFactory) -> Config:
 
 @pytest.fixture(scope="session")
 def assistant(seed_config: Config) -> Assistant:
-    return Assistant(seed_config)
+    return Assistant(seed_config, update=True)
 
 
 @pytest.fixture()

@@ -5,7 +5,7 @@ from dataclasses import replace
 
 import pytest
 
-from rag import REFUSAL, Answer, Assistant, ModelNotFoundError, QuestionError
+from rag import REFUSAL, Answer, Assistant, Draft, ModelNotFoundError, QuestionError
 from rag.assistant import clean_question
 
 from .conftest import TROOPS
@@ -55,13 +55,13 @@ def test_stream_yields_text_then_the_verified_answer(assistant):
     items = list(assistant.stream("In which city is Niger's military junta based?"))
     assert isinstance(items[-1], Answer)
     pieces = items[:-1]
-    assert pieces and all(isinstance(p, str) for p in pieces)
-    assert "Niamey" in "".join(pieces) and "Niamey" in items[-1].text
+    assert pieces and all(isinstance(p, Draft) for p in pieces)
+    assert "Niamey" in "".join(p.text for p in pieces) and "Niamey" in items[-1].text
 
 
 def test_refusal_token_is_never_streamed(assistant):
     items = list(assistant.stream("What was Niger's GDP in 2022?"))
-    assert "NOT FOUND" not in "".join(i for i in items if isinstance(i, str))
+    assert "NOT FOUND" not in "".join(i.text for i in items if isinstance(i, Draft))
 
 
 @pytest.mark.parametrize("question", ["", "   \n\t ", None, 42])

@@ -8,12 +8,18 @@ import sys
 from .conftest import ROOT, TROOPS
 
 
-def rag(*args: str, config=None) -> subprocess.CompletedProcess:
+def rag(*args: str, config=None, stdin: str = "") -> subprocess.CompletedProcess:
     env = dict(os.environ)
     if config is not None:
         env.update(RAG_CORPUS_DIR=str(config.corpus_dir), RAG_INDEX_DIR=str(config.index_dir))
     return subprocess.run(
-        [sys.executable, "-m", "rag", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=600
+        [sys.executable, "-m", "rag", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=600,
+        input=stdin,
     )
 
 

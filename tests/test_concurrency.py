@@ -33,7 +33,7 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def fast(seed_config: Config) -> Assistant:
     # The 0.5B model keeps 20 serialised answers near a minute; the page and queue are the same.
-    return Assistant(replace(seed_config, model="qwen2.5-0.5b"))
+    return Assistant(replace(seed_config, model="qwen2.5-0.5b"), update=True)
 
 
 @pytest.fixture(scope="module")

@@ -72,3 +72,17 @@ def test_follow_up_with_the_real_model_keeps_the_context_and_gets_answered(assis
         answer.text,
         answer.citations,
     )
+
+
+def test_a_follow_up_through_the_python_api_and_the_cli(assistant, seed_config):
+    answer = assistant.ask("and which of them revoked agreements?", history=[TROOPS_TURN])
+    assert re.search(r"troops", answer.searched_for, re.IGNORECASE) and answer.question.startswith("and which")
+    assert answer.answered and "France" in answer.text
+
+    from .test_cli import rag
+
+    typed = "Which countries had troops in Niger?\nand which of them revoked agreements?\n"
+    result = rag("chat", config=seed_config, stdin=typed)
+    assert result.returncode == 0, result.stderr
+    assert "Italy" in result.stdout and "searched for" in result.stderr
+    assert "revoked various military agreements with France" in result.stdout  # the follow-up's evidence

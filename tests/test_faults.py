@@ -94,7 +94,7 @@ def test_a_model_file_with_the_wrong_hash_is_refused_and_the_index_is_untouched(
         target.seek(1_000_000)
         target.write(bytes([byte[0] ^ 0xFF]))
     config = replace(corpus, models_dir=models_dir, model="qwen2.5-0.5b")
-    assistant = Assistant(config)
+    assistant = Assistant(config, update=True)
     generation = current_generation(config.index_dir)
     with pytest.raises(ModelIntegrityError, match="rag models install qwen2.5-0.5b"):
         assistant.ask("Which countries had troops in Niger?")

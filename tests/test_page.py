@@ -72,7 +72,7 @@ def page_url(assistant, tmp_path_factory):
     home = tmp_path_factory.mktemp("page-home")
     shutil.copytree(SEEDS, home / "seeds")
     config = replace(assistant.config, corpus_dir=home / "seeds", index_dir=home / "index")
-    page = build(Library(config, Assistant(config, generator=assistant.generator)))
+    page = build(Library(config, Assistant(config, generator=assistant.generator, update=True)))
     url = start(page, port=free_port(), block=False)
     yield url
     page.close()

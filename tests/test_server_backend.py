@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from rag import Answer, Assistant, BackendError, Config
+from rag import Answer, Assistant, BackendError, Config, Draft
 from rag.server_backend import OpenAIGenerator
 
 from .conftest import ROOT
@@ -89,11 +89,11 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def test_the_seed_question_is_answered_and_verified_through_the_server(seed_config: Config, server_url: str):
     config = replace(seed_config, backend="openai", server_url=server_url)
-    assistant = Assistant(config)
+    assistant = Assistant(config, update=True)
     items = list(assistant.stream(QUESTION))
     final = items[-1]
     assert isinstance(final, Answer)
-    assert all(isinstance(item, str) for item in items[:-1])
+    assert all(isinstance(item, Draft) for item in items[:-1])
     assert assistant.generator.name.endswith(f" at {server_url}")
     # What verification guarantees whatever the model: an answer with exact citations, or the refusal.
     if final.answered:

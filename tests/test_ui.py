@@ -88,7 +88,7 @@ def test_unknown_model_is_a_clear_error(assistant):
 
 
 def test_upload_adds_good_articles_rejects_bad_ones_and_keeps_the_rest(corpus, assistant, tmp_path):
-    library = Library(corpus, Assistant(corpus, generator=assistant.generator))
+    library = Library(corpus, Assistant(corpus, generator=assistant.generator, update=True))
     before = dict(library.assistant().index.documents)
     uploads = tmp_path / "uploads"
     uploads.mkdir()
