@@ -6,15 +6,25 @@ import pytest
 
 from rag.assistant import compose, quote_headless
 from rag.config import Grounding
-from rag.text import terms
+from rag.text import POLARITY, terms
 from rag.verify import (
+    Check,
     Claim,
+    Evidence,
+    Status,
+    claim_content,
     evidence_pool,
+    is_about_the_names,
     is_refusal,
+    keeps_the_negation,
     names,
     parse_claims,
     prompt_sentences,
     same_name,
+    says_what_it_restates,
+    shares_a_question_word,
+    states_the_new_content,
+    states_the_numbers,
     verify_claim,
 )
 
@@ -219,3 +229,64 @@ def test_a_list_item_or_a_new_subject_stands_alone_when_the_first_claim_is_dropp
     kept = quote_headless([verify_claim(c, QUESTION, pool, LIMITS, similarity) for c in listed], pool, QUESTION)
     assert [v.status for v in kept] == ["unsupported", "supported"]
     assert compose(kept)[0].startswith("The United States [1]")
+
+
+def check(claim: str, question: str, sentence: str, context: str = "") -> Check:
+    """One claim against one hand-made sentence, as verify_claim builds it: no model, no index."""
+    from rag.text import content_terms, numbers
+
+    asked = content_terms(question) - POLARITY
+    evidence = Evidence(
+        "a.txt",
+        None,
+        0,
+        len(sentence),
+        sentence,
+        frozenset(content_terms(sentence)),
+        frozenset(numbers(sentence)),
+        1,
+        frozenset(content_terms(f"{sentence} {context}")),
+    )
+    return Check(
+        Claim(claim, (1,)),
+        frozenset(claim_content(claim, question)),
+        frozenset(asked),
+        frozenset(names(question)),
+        frozenset(content_terms(claim) & asked),
+        frozenset(numbers(claim)),
+        evidence,
+        LIMITS,
+    )
+
+
+@pytest.mark.parametrize(
+    "rule, claim, question, sentence, context, holds",
+    [
+        (states_the_new_content, "Ghana and Togo", "Which countries met?", "Ghana and Togo met on Monday.", "", True),
+        (states_the_new_content, "Ghana and Benin", "Which countries met?", "Ghana and Togo met on Monday.", "", False),
+        (states_the_numbers, "30 megawatts", "How big is the plant?", "The plant makes 30 megawatts.", "", True),
+        (states_the_numbers, "40 megawatts", "How big is the plant?", "The plant makes 30 megawatts.", "", False),
+        (keeps_the_negation, "The mayor did not resign", "Did the mayor resign?", "The mayor resigned.", "", False),
+        (keeps_the_negation, "The mayor did not resign", "Did the mayor resign?", "He did not resign.", "", True),
+        (shares_a_question_word, "Lagos", "Where did the leaders meet?", "Lagos is large.", "", False),
+        (shares_a_question_word, "Lagos", "Where did the leaders meet?", "The leaders met in Lagos.", "", True),
+        (is_about_the_names, "a ban", "What did Kenya announce?", "Uganda announced a ban.", "", False),
+        (is_about_the_names, "a ban", "What did Kenya announce?", "It announced a ban.", "Kenya said so.", True),
+        (says_what_it_restates, "Togo signed the deal", "Who signed the deal?", "Togo rejected it.", "", False),
+        (says_what_it_restates, "Togo signed the deal", "Who signed the deal?", "Togo signed the deal.", "", True),
+    ],
+)
+def test_each_rule_on_a_hand_made_sentence(rule, claim, question, sentence, context, holds):
+    assert rule(check(claim, question, sentence, context)) is holds
+
+
+def test_an_unsupported_verdict_names_the_rule_that_alone_stood_in_its_way():
+    pool = [check("Togo signed the deal", "Who signed the deal?", "Togo rejected the deal.").evidence]
+    verdict = verify_claim(
+        Claim("Togo signed the deal", (1,)), "Who signed the deal?", pool, LIMITS, lambda q, t: [0.0]
+    )
+    assert verdict.status == Status.UNSUPPORTED and verdict.rules == ("says_what_it_restates",)
+    without = replace(LIMITS, disabled=("says_what_it_restates",))
+    assert verify_claim(
+        Claim("Togo signed the deal", (1,)), "Who signed the deal?", pool, without, lambda q, t: [0.0]
+    ).status == (Status.SUPPORTED)
