@@ -78,3 +78,33 @@ def test_hybrid_retrieval_beats_dense_on_the_dev_questions(assistant, dev_questi
     assert re.search(r"^\| d01 \| 3 \| \d+ \| 1 \| \d+ \|$", table, re.M)
     assert scores["hybrid, RRF"]["MRR"] > scores["dense"]["MRR"]
     assert scores["hybrid, RRF"]["recall@3"] >= scores["dense"]["recall@3"]
+
+
+def test_explain_shows_where_an_answer_was_lost_and_what_each_rule_did():
+    from rag.evaluate import explain_rows, rule_effects
+    from rag.types import Chunk, Hit, Trace
+    from rag.verify import Claim, Status, Verdict
+
+    q = Question("t", "Which countries had troops in Niger?", ("italy",), evidence="troops from Italy")
+    chunk = Chunk(0, "a.txt", None, 0, 30, "Niger hosted troops from Italy.", ())
+    stopped_right = Verdict(Claim("Italy", (1,)), Status.UNSUPPORTED, rules=("is_about_the_names",))
+    stopped_wrong = Verdict(Claim("China", (1,)), Status.UNSUPPORTED, rules=("states_the_new_content",))
+    trace = Trace((Hit(chunk, 1.0),), ("Niger hosted Italian troops.",), (stopped_right, stopped_wrong))
+    answer = Answer(q.question, "The articles don't say.", False, draft="Italy [1]. China [1].", trace=trace)
+    result = judge(q, answer, 1.0)
+    assert not result.correct and not result.answered_wrong
+    effects = rule_effects([result])
+    assert (
+        effects["is_about_the_names"]["stopped right"] == 1 and effects["states_the_new_content"]["stopped wrong"] == 1
+    )
+    rows = explain_rows([result])
+    # In the candidates, not among the passages or the sentences read; right in the draft, lost in the answer.
+    assert "| t | yes | - | - | yes | - | is_about_the_names, states_the_new_content |" in rows
+
+
+def test_an_answer_that_is_not_the_right_one_counts_as_answered_wrong():
+    q = Question("t", "Which countries had troops in Niger?", ("italy",))
+    wrong = judge(q, cited("China [1].", "China had troops."), 1.0)
+    assert wrong.answered_wrong and wrong.supported_citations == 0
+    summary = summarise([wrong, judge(q, cited("Italy [1].", "Italy had troops."), 1.0)])
+    assert summary.counts["answered wrong"] == (1, 2) and summary.counts["precise citations"] == (1, 2)
