@@ -123,10 +123,10 @@ def run_stages(assistant: Any, question: str) -> dict[str, Any]:
     """Time the retriever's parts one by one, exactly as Retriever.search (hybrid, no filters)
     and Assistant.stream call them, and return the messages the pipeline sends to the model."""
     from rag.assistant import clean_question
-    from rag.focus import focus
-    from rag.prompt import build_messages
-    from rag.retrieve import by_best_sentence
-    from rag.verify import evidence_pool, prompt_sentences
+    from rag.grounding.prompt import build_messages
+    from rag.grounding.verify import evidence_pool, prompt_sentences
+    from rag.search.focus import focus
+    from rag.search.retrieve import by_best_sentence
 
     cfg = assistant.config
     retriever = assistant.retriever
@@ -218,7 +218,7 @@ def sweep(path: Path, cfg: Any, prompts: list[list[dict[str, str]]], combos: lis
 
 def worker(args: argparse.Namespace) -> dict[str, Any]:
     from rag import Assistant, Config
-    from rag.models import resolve
+    from rag.generate.catalogue import resolve
 
     questions = load_questions(args.questions, args.limit)
     if len(questions) < 2:

@@ -1,7 +1,7 @@
 """Checksum benchmark: what verifying an index's files costs, for sha256 and blake2b.
 
 Hashes --size bytes of random data (default 1 GB) in memory, then from a file with
-`hashlib.file_digest`, as rag.store does when it saves an index and when it verifies one on load or
+`hashlib.file_digest`, as rag.index.store does when it saves an index and when it verifies one on load or
 with `rag index --check`. The file has just been written, so it is read from the page cache: this is
 the cost of hashing, not of the disk. A cold read of a large index is bounded by the disk as well.
 

@@ -5,7 +5,7 @@ downloaded), writes them to a scratch folder, and times each stage separately wi
 load (read + hash), chunk (sentencex sentences -> windows), embed (the configured embedder, several batch
 sizes), FAISS add (the IndexIDMap2(IndexFlatIP) rag uses, and an HNSW graph for comparison), the BM25
 index (rebuilt at every Assistant start), and writing a generation to disk. Sizes up to
---end-to-end-max are also indexed for real by `rag.ingest.update_index`, start to finish.
+--end-to-end-max are also indexed for real by `rag.index.ingest.update_index`, start to finish.
 
 Embedding costs the same per chunk at any corpus size, so it is measured on the first --embed-limit
 chunks; the vectors of the remaining chunks (for FAISS add and save) are those sample vectors with
@@ -29,8 +29,8 @@ from common import header, news_articles, peak_rss_mb, show, sizes
 
 def write_corpus(folder: Path, target_chunks: int, chunk_chars: int, overlap: int) -> tuple[int, float]:
     """Write articles until chunking them would give about `target_chunks` chunks."""
-    from rag.chunk import chunk_article
-    from rag.load import parse_article
+    from rag.index.chunk import chunk_article
+    from rag.index.load import parse_article
 
     folder.mkdir(parents=True, exist_ok=True)
     clock = time.perf_counter()
@@ -55,12 +55,12 @@ def bench_size(target: int, args: argparse.Namespace, scratch: Path) -> tuple[li
     import faiss
 
     from rag import Config
-    from rag.chunk import chunk_article
-    from rag.embed import Embedder
-    from rag.ingest import settings_for, update_index
-    from rag.keyword import KeywordIndex
-    from rag.load import load_articles
-    from rag.store import DocumentRecord, StoredIndex
+    from rag.index.chunk import chunk_article
+    from rag.index.embed import Embedder
+    from rag.index.ingest import settings_for, update_index
+    from rag.index.load import load_articles
+    from rag.index.store import DocumentRecord, StoredIndex
+    from rag.search.keyword import KeywordIndex
 
     corpus = scratch / f"corpus-{target}"
     config = Config.from_env(corpus_dir=corpus, index_dir=scratch / f"index-{target}")  # RAG_EMBEDDER picks the model
@@ -123,11 +123,11 @@ def bench_size(target: int, args: argparse.Namespace, scratch: Path) -> tuple[li
 
     clock = time.perf_counter()
     KeywordIndex(chunks)
-    row("BM25 index (rag.keyword, every start)", len(chunks), time.perf_counter() - clock)
+    row("BM25 index (rag.search.keyword, every start)", len(chunks), time.perf_counter() - clock)
 
-    from rag import store
+    from rag.index import store
 
-    # rag.store wraps the FAISS index in `Vectors` since the index type follows the corpus size.
+    # rag.index.store wraps the FAISS index in `Vectors` since the index type follows the corpus size.
     sentences = store.SentenceVectors.empty(vectors.shape[1]).with_added(sentence_vectors)
     stored = StoredIndex(settings, documents, {c.id: c for c in chunks}, store.Vectors(flat), len(chunks), sentences)
     clock = time.perf_counter()
@@ -151,7 +151,7 @@ def bench_size(target: int, args: argparse.Namespace, scratch: Path) -> tuple[li
         embedder = Embedder.from_config(config, batch_size=int(best[1]))
         clock = time.perf_counter()
         _, report = update_index(config, embedder=embedder)
-        row("rag.ingest.update_index, start to finish", report.chunks, time.perf_counter() - clock)
+        row("rag.index.ingest.update_index, start to finish", report.chunks, time.perf_counter() - clock)
     rows.insert(0, [target, f"generate {n_articles:,} articles (not part of ingest)", n_articles, gen_s, None])
     shutil.rmtree(corpus, ignore_errors=True)
     shutil.rmtree(config.index_dir, ignore_errors=True)

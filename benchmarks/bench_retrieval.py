@@ -129,8 +129,8 @@ def bench_vectors(n: int, args: argparse.Namespace) -> list[list[object]]:
 
 
 def bench_bm25(n: int, queries: int) -> list[list[object]]:
-    """rag.keyword.KeywordIndex on n synthetic chunks of three news sentences, split into its parts."""
-    from rag.keyword import KeywordIndex
+    """rag.search.keyword.KeywordIndex on n synthetic chunks of three news sentences, split into its parts."""
+    from rag.search.keyword import KeywordIndex
     from rag.text import terms
     from rag.types import Chunk
 
@@ -187,10 +187,10 @@ def bench_bm25(n: int, queries: int) -> list[list[object]]:
 
 
 def bench_filters(n: int, queries: int, per_article: int = 14) -> list[list[object]]:
-    """rag.retrieve.admitted_chunks: the chunk ids a filter admits, for n chunks in articles of
+    """rag.search.retrieve.admitted_chunks: the chunk ids a filter admits, for n chunks in articles of
     `per_article` chunks dated over one year, the ids FAISS and BM25 are then restricted to."""
-    from rag.retrieve import Filters, admitted_chunks
-    from rag.store import DocumentRecord
+    from rag.index.store import DocumentRecord
+    from rag.search.retrieve import Filters, admitted_chunks
     from rag.types import Chunk
 
     documents = {}
@@ -225,9 +225,10 @@ def bench_filters(n: int, queries: int, per_article: int = 14) -> list[list[obje
 
 
 def rag_choice(n: int) -> str:
-    """What rag itself would build for n vectors: `rag.store.layout_for` when the installed rag has
+    """What rag itself would build for n vectors: `rag.index.store.layout_for` when the installed rag has
     it, else the configured limit, else flat."""
-    from rag import Config, store
+    from rag import Config
+    from rag.index import store
 
     config = Config()
     limit = getattr(config, "exact_index_limit", None)
@@ -237,8 +238,8 @@ def rag_choice(n: int) -> str:
     if layout_for is not None:
         layout = layout_for(n, store.FLAT, limit, config.ivf_nprobe)
         if layout.kind == "flat":
-            return f"flat (rag.store.layout_for; n ≤ exact_index_limit {limit:,})"
-        return f"{layout.kind}, nlist={layout.nlist} nprobe={layout.nprobe} (rag.store.layout_for)"
+            return f"flat (rag.index.store.layout_for; n ≤ exact_index_limit {limit:,})"
+        return f"{layout.kind}, nlist={layout.nlist} nprobe={layout.nprobe} (rag.index.store.layout_for)"
     if n <= limit:
         return f"flat (n ≤ exact_index_limit {limit:,})"
     return f"IVF, nprobe={getattr(config, 'ivf_nprobe', '?')} (n > exact_index_limit {limit:,})"

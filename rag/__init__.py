@@ -23,8 +23,8 @@ from .errors import (
     StaleArticleError,
     StaleIndexError,
 )
-from .ingest import IndexReport, build_index
-from .retrieve import Filters
+from .index.ingest import IndexReport, build_index
+from .search.retrieve import Filters
 from .types import Answer, Article, Chunk, Citation, Draft, Hit, Searching
 
 __all__ = [

@@ -9,21 +9,11 @@ from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
-from .articles import ArticleFiles
 from .config import Config, Grounding
-from .conversation import Turn, standalone_question
-from .embed import Embedder
 from .errors import QuestionError
-from .focus import focus
-from .generate import Generator, load_generator
-from .ingest import update_index
-from .prompt import REFUSAL_TOKEN, build_messages
-from .reference import article_reference
-from .retrieve import Filters, Retriever
-from .store import StoredIndex
-from .text import numbers
-from .types import Answer, Citation, Draft, Searching, Trace
-from .verify import (
+from .generate.llama import Generator, load_generator
+from .grounding.prompt import REFUSAL_TOKEN, build_messages
+from .grounding.verify import (
     Claim,
     Evidence,
     Status,
@@ -38,6 +28,16 @@ from .verify import (
     strongest_sentences,
     verify_claim,
 )
+from .index.articles import ArticleFiles
+from .index.embed import Embedder
+from .index.ingest import update_index
+from .index.store import StoredIndex
+from .search.conversation import Turn, standalone_question
+from .search.focus import focus
+from .search.reference import article_reference
+from .search.retrieve import Filters, Retriever
+from .text import numbers
+from .types import Answer, Citation, Draft, Searching, Trace
 
 Event = Searching | Draft | Answer  # what Assistant.stream yields
 REFUSAL = "The articles don't say."

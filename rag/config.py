@@ -15,7 +15,7 @@ def _home() -> Path:
 
 @dataclass(frozen=True)
 class Grounding:
-    """The thresholds of the grounding stage, each beside the rule that reads it (rag/verify.py
+    """The thresholds of the grounding stage, each beside the rule that reads it (rag/grounding/verify.py
     for the rules on claims, rag/assistant.py for the retry and the quotes)."""
 
     support: float = 0.75  # states_the_new_content: share of a claim's new content words a sentence holds
@@ -26,7 +26,7 @@ class Grounding:
     max_citations: int = 3  # sentences cited for one claim, one per outlet
     strong_match: float = 0.75  # share of the question's words a sentence holds to retry a refusal on it
     quote_match: float = 0.5  # share of a restated or headless claim's words a sentence holds to be quoted
-    # Rules switched off, by name (rag.verify.RULES): to measure what each one does (rag eval --without).
+    # Rules switched off, by name (rag.grounding.verify.RULES): to measure what each one does (rag eval --without).
     disabled: tuple[str, ...] = ()
 
 
@@ -52,7 +52,7 @@ class Config:
     max_answer_tokens: int = 160  # answers are a sentence or two
     temperature: float = 0.0  # deterministic answers are easier to verify and to test
 
-    embedder: str = "all-MiniLM-L6-v2"  # see rag.embed.EMBEDDERS; changing it rebuilds the index
+    embedder: str = "all-MiniLM-L6-v2"  # see rag.index.embed.EMBEDDERS; changing it rebuilds the index
     # "auto" (bfloat16 on CPUs with bf16 instructions, else float32), "float32" or "bfloat16". The
     # vectors agree to 0.9999 cosine, so an index built at one precision serves the other.
     embed_precision: str = "auto"
@@ -67,7 +67,7 @@ class Config:
     # size at load and in full by `rag index --check`.
     verify_on_load_bytes: int = 400_000_000
     # Passages retrieved per question. The model reads only the best `prompt_sentences` sentences
-    # of them (rag/focus.py); verification may cite from the whole of their articles.
+    # of them (rag/search/focus.py); verification may cite from the whole of their articles.
     top_k: int = 6
     # Pre-fill is most of the time to the first token: whole passages (4 of them, ~280 tokens) took
     # 1.7-1.9 s to the first token with the 1.5B model; five sentences (~220 tokens) take 1.34-1.42 s.

@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .verify import Verdict
+    from .grounding.verify import Verdict
 
 
 @dataclass(frozen=True)
 class Article:
-    """One article file. `text` is the whole file as `rag.load.read_text(path)` returns it, which for a UTF-8
+    """One article file. `text` is the whole file as `rag.index.load.read_text(path)` returns it, which for a UTF-8
     file is what `open(path).read()` returns, so offsets into it are offsets into the file; `body_start` skips
     a byte-order mark and the optional ` date YYYY-MM-DD ` header."""
 

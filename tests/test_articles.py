@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from rag import Assistant, StaleArticleError, build_index
-from rag.ui import render_sources
+from rag.app.page import render_sources
 
 from .conftest import TROOPS
 

@@ -1,6 +1,6 @@
-from rag.chunk import chunk_article
 from rag.config import Config
-from rag.load import load_articles
+from rag.index.chunk import chunk_article
+from rag.index.load import load_articles
 from rag.text import sentence_spans
 
 from .conftest import SEEDS, TROOPS

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from rag import Assistant, Config
-from rag.ui import build
+from rag.app.page import build
 
 CLIENTS = 20
 # Short questions, answerable and not, so the whole run stays near a minute on 2 cores.

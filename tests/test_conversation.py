@@ -3,7 +3,7 @@
 import re
 from collections.abc import Iterator
 
-from rag.conversation import Turn, combine, is_faithful, standalone_question, stands_alone
+from rag.search.conversation import Turn, combine, is_faithful, standalone_question, stands_alone
 
 TROOPS_TURN = Turn("Which countries had troops in Niger?", "France, Germany, Italy, and the United States [1].")
 

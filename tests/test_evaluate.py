@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.evaluate import Question, judge, load_questions, retrieval_table, run, summarise
+from rag.app.evaluate import Question, judge, load_questions, retrieval_table, run, summarise
 from rag.types import Answer, Citation
 
 from .conftest import ROOT
@@ -81,9 +81,9 @@ def test_hybrid_retrieval_beats_dense_on_the_dev_questions(assistant, dev_questi
 
 
 def test_explain_shows_where_an_answer_was_lost_and_what_each_rule_did():
-    from rag.evaluate import explain_rows, rule_effects
+    from rag.app.evaluate import explain_rows, rule_effects
+    from rag.grounding.verify import Claim, Status, Verdict
     from rag.types import Chunk, Hit, Trace
-    from rag.verify import Claim, Status, Verdict
 
     q = Question("t", "Which countries had troops in Niger?", ("italy",), evidence="troops from Italy")
     chunk = Chunk(0, "a.txt", None, 0, 30, "Niger hosted troops from Italy.", ())

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from rag import Assistant, Config, CorruptIndexError, ModelIntegrityError, build_index
-from rag.embed import Embedder
-from rag.store import StoredIndex, current_generation
+from rag.index.embed import Embedder
+from rag.index.store import StoredIndex, current_generation
 
 from .conftest import ROOT
 from .test_large_index import synthetic_articles

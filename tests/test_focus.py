@@ -2,7 +2,7 @@
 
 import pytest
 
-from rag.focus import focus
+from rag.search.focus import focus
 
 from .conftest import TROOPS
 

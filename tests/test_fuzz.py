@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from rag import Answer, ArticleError, Assistant, Config, QuestionError, build_index
-from rag.chunk import chunk_article
-from rag.embed import Embedder
-from rag.load import load_articles, read_text
+from rag.index.chunk import chunk_article
+from rag.index.embed import Embedder
+from rag.index.load import load_articles, read_text
 
 # Letters from several scripts, control characters, newlines and blank lines, emoji.
 PIECES = (

@@ -18,10 +18,10 @@ from rag import (
     StaleIndexError,
     build_index,
 )
-from rag.embed import Embedder
-from rag.ingest import settings_for
-from rag.retrieve import Retriever
-from rag.store import StoredIndex, current_generation
+from rag.index.embed import Embedder
+from rag.index.ingest import settings_for
+from rag.index.store import StoredIndex, current_generation
+from rag.search.retrieve import Retriever
 
 NEW_ARTICLE = (
     " date 2024-02-01 The port of Cotonou in Benin reopened its northern terminal on Monday. "

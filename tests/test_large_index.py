@@ -14,9 +14,8 @@ import numpy as np
 import pytest
 
 from rag import Assistant, Config, build_index
-from rag.embed import Embedder
-from rag.retrieve import Filters, Retriever
-from rag.store import (
+from rag.index.embed import Embedder
+from rag.index.store import (
     FLAT,
     IndexSettings,
     SentenceVectors,
@@ -26,6 +25,7 @@ from rag.store import (
     current_generation,
     layout_for,
 )
+from rag.search.retrieve import Filters, Retriever
 from rag.types import Chunk, Span
 
 from .conftest import SEEDS, TROOPS

@@ -3,10 +3,10 @@ from pathlib import Path
 
 import pytest
 
-from rag.chunk import chunk_article
 from rag.config import Config
 from rag.errors import ArticleError
-from rag.load import load_articles, parse_article, read_text
+from rag.index.chunk import chunk_article
+from rag.index.load import load_articles, parse_article, read_text
 
 from .conftest import SEEDS
 

@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from rag import ModelIntegrityError, ModelNotFoundError, models
-from rag.models import CATALOGUE, ModelSpec
+from rag import ModelIntegrityError, ModelNotFoundError
+from rag.generate import catalogue as models
+from rag.generate.catalogue import CATALOGUE, ModelSpec
 
 from .conftest import ROOT
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from rag import Assistant
-from rag.ui import Library, build, start
+from rag.app.page import Library, build, start
 
 from .conftest import ROOT, SEEDS, TROOPS
 

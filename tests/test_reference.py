@@ -3,8 +3,8 @@
 import pytest
 
 from rag import Filters
-from rag.reference import article_reference
-from rag.ui import render_answer, render_sources
+from rag.app.page import render_answer, render_sources
+from rag.search.reference import article_reference
 
 NOVEMBER = "000_e4d5b5d28518737a.txt"  # dated 2023-11-11
 AUGUST = "003_3fa78a0fed2da99f.txt"  # dated 2023-08-16

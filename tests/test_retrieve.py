@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.retrieve import Filters, admitted_chunks
+from rag.search.retrieve import Filters, admitted_chunks
 from rag.text import terms
 
 from .conftest import ROOT, TROOPS

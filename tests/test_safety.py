@@ -6,9 +6,9 @@ from dataclasses import replace
 import pytest
 
 from rag import Assistant, build_index
-from rag.chunk import chunk_article
-from rag.load import parse_article
-from rag.safety import (
+from rag.index.chunk import chunk_article
+from rag.index.load import parse_article
+from rag.index.safety import (
     addresses_a_machine,
     dictates_the_answer,
     editorial_aside,

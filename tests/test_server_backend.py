@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from rag import Answer, Assistant, BackendError, Config, Draft
-from rag.server_backend import OpenAIGenerator
+from rag.generate.openai import OpenAIGenerator
 
 from .conftest import ROOT
 

@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
-import rag.store
+import rag.index.store
 from rag import Config, CorruptIndexError, IndexWriteError, build_index
-from rag.cli import app
-from rag.embed import Embedder
-from rag.store import StoredIndex, check_index, current_generation
+from rag.app.cli import app
+from rag.index.embed import Embedder
+from rag.index.store import StoredIndex, check_index, current_generation
 
 from .conftest import ROOT
 
@@ -65,7 +65,7 @@ def test_a_manifest_of_the_wrong_shape_is_a_corrupt_index(corpus: Config, embedd
 
 
 class FullDisk:
-    """`open` for rag.store on a disk with `room` bytes free: the write that does not fit writes
+    """`open` for rag.index.store on a disk with `room` bytes free: the write that does not fit writes
     what does, then fails with ENOSPC, as on a real full disk."""
 
     def __init__(self, room: int) -> None:
@@ -106,11 +106,13 @@ def test_a_disk_filling_up_while_indexing_keeps_the_previous_index(
 ):
     build_index(corpus, embedder=embedder)
     before = index_files(corpus.index_dir)
-    sizes = {name: len(before[f"{current_generation(corpus.index_dir).name}/{name}"]) for name in rag.store._FILES}
+    sizes = {
+        name: len(before[f"{current_generation(corpus.index_dir).name}/{name}"]) for name in rag.index.store._FILES
+    }
     # A rebuild writes files of the same sizes: the disk fills halfway through `fills_in`.
     order = ["chunks.jsonl", "dense.faiss", "sentences.npy", "manifest.json"]
     disk = FullDisk(sum(sizes[n] for n in order[: order.index(fills_in)]) + sizes[fills_in] // 2)
-    monkeypatch.setattr(rag.store, "open", disk, raising=False)
+    monkeypatch.setattr(rag.index.store, "open", disk, raising=False)
     with pytest.raises(IndexWriteError) as raised:
         build_index(corpus, rebuild=True, embedder=embedder)
     monkeypatch.undo()
@@ -126,7 +128,7 @@ def test_a_disk_filling_up_while_indexing_keeps_the_previous_index(
 def test_a_disk_full_before_the_first_index_leaves_nothing_behind(
     corpus: Config, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
 ):
-    monkeypatch.setattr(rag.store, "open", FullDisk(0), raising=False)
+    monkeypatch.setattr(rag.index.store, "open", FullDisk(0), raising=False)
     with pytest.raises(IndexWriteError, match="no index was written"):
         build_index(corpus, embedder=embedder)
     assert {p.name for p in corpus.index_dir.iterdir()} == {".lock"}

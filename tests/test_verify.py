@@ -6,8 +6,7 @@ import pytest
 
 from rag.assistant import compose, quote_headless
 from rag.config import Grounding
-from rag.text import POLARITY, terms
-from rag.verify import (
+from rag.grounding.verify import (
     Check,
     Claim,
     Evidence,
@@ -27,6 +26,7 @@ from rag.verify import (
     states_the_numbers,
     verify_claim,
 )
+from rag.text import POLARITY, terms
 
 from .conftest import TROOPS
 

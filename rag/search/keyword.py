@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .text import terms
-from .types import Chunk
+from ..text import terms
+from ..types import Chunk
 
 
 class KeywordIndex:

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import Config
-from .embed import Embedder
+from ..config import Config
+from ..index.embed import Embedder
+from ..index.store import DocumentRecord, StoredIndex
+from ..text import terms
+from ..types import Chunk, Hit, Span
 from .keyword import KeywordIndex
-from .store import DocumentRecord, StoredIndex
-from .text import terms
-from .types import Chunk, Hit, Span
 
 MODES = ("hybrid", "dense", "keyword")
 Ranked = list[tuple[int, float]]  # (chunk id, score), best first

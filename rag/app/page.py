@@ -17,10 +17,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from .assistant import REFUSAL, Assistant
-from .config import Config
-from .conversation import Turn
-from .errors import (
+from ..assistant import REFUSAL, Assistant
+from ..config import Config
+from ..errors import (
     CorruptIndexError,
     IndexNotFoundError,
     ModelIntegrityError,
@@ -29,10 +28,11 @@ from .errors import (
     RagError,
     StaleIndexError,
 )
-from .ingest import Upload, add_articles
-from .models import available
-from .retrieve import Filters
-from .types import Answer, Citation, Searching
+from ..generate.catalogue import available
+from ..index.ingest import Upload, add_articles
+from ..search.conversation import Turn
+from ..search.retrieve import Filters
+from ..types import Answer, Citation, Searching
 
 EXAMPLES = (
     "Which countries had troops in Niger?",

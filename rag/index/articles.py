@@ -13,7 +13,7 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 
-from .errors import ArticleError, StaleArticleError
+from ..errors import ArticleError, StaleArticleError
 from .load import load_article
 from .store import DocumentRecord
 

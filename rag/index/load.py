@@ -7,8 +7,8 @@ import hashlib
 import re
 from pathlib import Path
 
-from .errors import ArticleError
-from .types import Article
+from ..errors import ArticleError
+from ..types import Article
 
 # The seed files open with " date 2023-11-11 " and the text follows on the same line. Matched from a position
 # (the start, or just after a UTF-8 byte-order mark), so no \A: it would not match after the mark.

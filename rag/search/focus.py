@@ -14,8 +14,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .text import coverage, terms
-from .types import Chunk, Hit, SentenceKey
+from ..text import coverage, terms
+from ..types import Chunk, Hit, SentenceKey
 
 SentenceVectorsOf = Callable[[Chunk], np.ndarray]  # one unit row per sentence of the chunk
 _RRF_K = 60

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .assistant import Assistant
-from .retrieve import Retriever
-from .types import Answer
+from ..assistant import Assistant
+from ..search.retrieve import Retriever
+from ..types import Answer
 
 
 @dataclass(frozen=True)

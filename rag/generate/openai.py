@@ -14,8 +14,8 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from .config import Config
-from .errors import BackendError
+from ..config import Config
+from ..errors import BackendError
 
 # Worth asking again: the server is overloaded, restarting or behind a proxy that lost it.
 _RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})

@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 from tqdm import tqdm
 
-from .errors import ConfigError, ModelNotFoundError
-from .types import Chunk
+from ..errors import ConfigError, ModelNotFoundError
+from ..types import Chunk
 
 if TYPE_CHECKING:
-    from .config import Config
+    from ..config import Config
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ class Embedder:
         if name not in EMBEDDERS:
             raise ModelNotFoundError(f"unknown embedder {name!r}; known: {', '.join(EMBEDDERS)}")
         if cache_dir is None or precision is None:
-            from .config import Config
+            from ..config import Config
 
             config = Config.from_env()
             cache_dir = cache_dir or config.models_dir

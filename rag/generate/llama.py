@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
-from .config import Config
-from .errors import BackendError, ModelNotFoundError
-from .models import resolve
+from ..config import Config
+from ..errors import BackendError, ModelNotFoundError
+from .catalogue import resolve
 
 
 class Generator(Protocol):
@@ -65,7 +65,7 @@ def load_generator(config: Config) -> Generator:
         path = resolve(config.model, config.models_dir)
         return LlamaCppGenerator(path, config.threads, config.context_tokens, config.temperature)
     if config.backend == "openai":
-        from .server_backend import OpenAIGenerator
+        from .openai import OpenAIGenerator
 
         return OpenAIGenerator(config)
     raise BackendError(f"unknown backend {config.backend!r}: use 'llama' or 'openai'")

@@ -25,7 +25,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from .text import terms, words
+from ..text import terms, words
 
 # Words that point back into the conversation; a question holding one cannot stand alone.
 _REFERRING = frozenset(
@@ -61,7 +61,7 @@ _EXAMPLES = (
 
 
 class TextGenerator(Protocol):
-    """What rewriting needs from a generation backend (`rag.generate.Generator` fits)."""
+    """What rewriting needs from a generation backend (`rag.generate.llama.Generator` fits)."""
 
     def stream(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]: ...
 

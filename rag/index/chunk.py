@@ -5,15 +5,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
+from ..text import sentence_spans
+from ..types import Article, Chunk, Span
 from .safety import hidden_spans, looks_like_instruction
-from .text import sentence_spans
-from .types import Article, Chunk, Span
 
 
 def chunk_article(article: Article, max_chars: int, overlap: int, first_id: int = 0) -> list[Chunk]:
     """Greedy windows of sentences up to `max_chars` (a longer sentence stands alone), each
     window starting `overlap` sentences before the previous one ended. A sentence that is not
-    article text (rag/safety.py: hidden markup, or words addressed to the machine reading it) ends
+    article text (rag/index/safety.py: hidden markup, or words addressed to the machine reading it) ends
     a window and is left out of every chunk, so it is never embedded, searched, shown or cited."""
     chunks: list[Chunk] = []
     for run in indexable_runs(article):

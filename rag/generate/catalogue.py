@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ModelIntegrityError, ModelNotFoundError
+from ..errors import ModelIntegrityError, ModelNotFoundError
 
 _STAMPS = ".verified.json"  # size, mtime and sha256 of files already hashed, so a load is instant
 

@@ -13,13 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from .config import Grounding
-from .errors import ConfigError
+from ..config import Grounding
+from ..errors import ConfigError
+from ..index.store import StoredIndex
+from ..search.retrieve import Filters
+from ..text import NEGATION, POLARITY, content_terms, coverage, numbers, terms
+from ..types import Hit
 from .prompt import REFUSAL_TOKEN
-from .retrieve import Filters
-from .store import StoredIndex
-from .text import NEGATION, POLARITY, content_terms, coverage, numbers, terms
-from .types import Hit
 
 # similarity(query, texts) -> one score per text, higher is closer in meaning.
 Similarity = Callable[[str, list[str]], list[float]]

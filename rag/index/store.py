@@ -36,9 +36,9 @@ from typing import Any
 
 import numpy as np
 
-from .config import Config
-from .errors import CorruptIndexError, IndexNotFoundError, IndexWriteError, RagError, StaleIndexError
-from .types import Chunk, Span
+from ..config import Config
+from ..errors import CorruptIndexError, IndexNotFoundError, IndexWriteError, RagError, StaleIndexError
+from ..types import Chunk, Span
 
 FORMAT = 2  # 2: sentences.npy
 _FILES = ("manifest.json", "chunks.jsonl", "dense.faiss", "sentences.npy")
@@ -57,7 +57,7 @@ class IndexSettings:
     chunk_chars: int
     chunk_overlap: int
     splitter: str = "pysbd"  # the sentence splitter before it was recorded
-    safety: str = "1"  # rag.safety.RULES, which sentences chunks leave out ("1": before it was recorded)
+    safety: str = "1"  # rag.index.safety.RULES, which sentences chunks leave out ("1": before it was recorded)
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,11 @@ from typing import Annotated
 
 import typer
 
-from . import models as model_files
-from .config import Config
-from .errors import QuestionError, RagError
-from .retrieve import Filters
-from .types import Answer
+from ..config import Config
+from ..errors import QuestionError, RagError
+from ..generate import catalogue as model_files
+from ..search.retrieve import Filters
+from ..types import Answer
 
 app = typer.Typer(
     help="Ask questions about a folder of news articles, offline, with cited answers.", no_args_is_help=True
@@ -61,7 +61,7 @@ def index(
     ] = False,
 ) -> None:
     """Build or update the index: new articles are added, changed ones re-embedded, deleted ones dropped."""
-    from .ingest import build_index
+    from ..index.ingest import build_index
 
     config = _config(corpus_dir=folder, index_dir=index_dir)
     if check:
@@ -84,7 +84,7 @@ def index(
 
 
 def _check_index(index_dir: Path) -> None:
-    from .store import check_index
+    from ..index.store import check_index
 
     clock = time.perf_counter()
     try:
@@ -122,7 +122,7 @@ def ask(
     server_url: ServerUrlOption = None,
 ) -> None:
     """Answer a question from the articles, citing the sentences that support it."""
-    from .assistant import Assistant
+    from ..assistant import Assistant
 
     config = _config(model=model, index_dir=index_dir, threads=threads, backend=backend, server_url=server_url)
     filters = Filters(tuple(source or ()), date_from, date_to)
@@ -167,8 +167,8 @@ def chat(
 ) -> None:
     """Ask questions one after another; a follow-up ("and which of them ...?") is read with the earlier turns.
     One question a line; an empty line or end of input ends the conversation."""
-    from .assistant import REFUSAL, Assistant
-    from .conversation import Turn
+    from ..assistant import REFUSAL, Assistant
+    from ..search.conversation import Turn
 
     config = _config(model=model, index_dir=index_dir, threads=threads, backend=backend, server_url=server_url)
     history: list[Turn] = []
@@ -216,7 +216,7 @@ def serve(
     server_url: ServerUrlOption = None,
 ) -> None:
     """Open the chat page in a browser tab (http://127.0.0.1:7860 by default)."""
-    from .ui import launch
+    from .page import launch
 
     config = _config(model=model, index_dir=index_dir, threads=threads, backend=backend, server_url=server_url)
     try:
@@ -246,7 +246,7 @@ def evaluate(
     ] = None,
 ) -> None:
     """Answer every question in a file and score the answers, citations and refusals."""
-    from .assistant import Assistant
+    from ..assistant import Assistant
     from .evaluate import explain_rows, load_questions, result_rows, run, summarise
 
     config = _config(model=model, index_dir=index_dir, corpus_dir=corpus)
@@ -282,7 +282,7 @@ def evaluate_retrieval(
     questions: QuestionsArgument, index_dir: IndexOption = None, corpus: CorpusOption = None
 ) -> None:
     """Rank of the evidence passage for each question: recall@1/3/5 and MRR per retriever."""
-    from .assistant import Assistant
+    from ..assistant import Assistant
     from .evaluate import load_questions, retrieval_table
 
     try:

@@ -1,5 +1,5 @@
 """Text inside articles is data. A sentence that speaks to the machine reading it rather than
-reporting the world is kept out of the index at ingest (rag/chunk.py): it is never embedded,
+reporting the world is kept out of the index at ingest (rag/index/chunk.py): it is never embedded,
 searched, shown to the model or cited, so an article cannot steer an answer or be cited for what
 it told the model to say. The prompt also tells the model to treat passages as quotes; this is
 the second line of defence, and verification, which only cites indexed sentences, is the third.
@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from .types import Span
+from ..types import Span
 
 RULES = "2"  # recorded in the index settings; 1 was the query-time check before it moved to ingest
 

@@ -13,14 +13,14 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from ..config import Config
+from ..errors import ArticleError, CorpusMismatchError, IndexNotFoundError, RagError
+from ..text import SPLITTER
 from .chunk import chunk_article
-from .config import Config
 from .embed import EMBEDDERS, Embedder
-from .errors import ArticleError, CorpusMismatchError, IndexNotFoundError, RagError
 from .load import load_articles, parse_article
 from .safety import RULES as SAFETY_RULES
 from .store import DocumentRecord, IndexSettings, StoredIndex, Vectors, centroid, recorded_corpus
-from .text import SPLITTER
 
 # Two articles whose mean chunk vectors are this close tell the same story (measured: the two
 # seed outlets, rewritten from one wire story, score 0.89).

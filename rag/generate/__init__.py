@@ -1,0 +1,1 @@
+"""Generation backends: llama.cpp in process, or an OpenAI-compatible server, and the catalogue of GGUF models."""
