@@ -124,7 +124,8 @@ def run_stages(assistant: Any, question: str) -> dict[str, Any]:
     and Assistant.stream call them, and return the messages the pipeline sends to the model."""
     from rag.assistant import clean_question
     from rag.grounding.prompt import build_messages
-    from rag.grounding.verify import evidence_pool, prompt_sentences
+    from rag.grounding.verify import prompt_sentences
+    from rag.search.evidence import evidence_pool
     from rag.search.focus import focus
     from rag.search.retrieve import by_best_sentence
 

@@ -15,14 +15,10 @@ from .generate.llama import Generator, load_generator
 from .grounding.prompt import REFUSAL_TOKEN, build_messages
 from .grounding.verify import (
     Claim,
-    Evidence,
     Status,
     Verdict,
-    about,
     check_rule_names,
-    evidence_pool,
     is_refusal,
-    names,
     parse_claims,
     prompt_sentences,
     strongest_sentences,
@@ -33,11 +29,12 @@ from .index.embed import Embedder
 from .index.ingest import update_index
 from .index.store import StoredIndex
 from .search.conversation import Turn, standalone_question
+from .search.evidence import evidence_pool
 from .search.focus import focus
 from .search.reference import article_reference
 from .search.retrieve import Filters, Retriever
-from .text import numbers
-from .types import Answer, Citation, Draft, Searching, Trace
+from .text import about, names, numbers
+from .types import Answer, Citation, Draft, Evidence, Searching, Trace
 
 Event = Searching | Draft | Answer  # what Assistant.stream yields
 REFUSAL = "The articles don't say."

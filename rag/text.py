@@ -1,5 +1,5 @@
-"""Sentence splitting and content-word extraction, shared by chunking, BM25 and verification so
-that all three agree on what a word is."""
+"""Sentence splitting, content-word extraction and names, shared by chunking, BM25, the evidence
+pool and verification so that all of them agree on what a word (and a name) is."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from functools import lru_cache
 
 import sentencex
 
-from .types import Span
+from .types import Evidence, Span
 
 _WORD = re.compile(r"\w+(?:[.'’]\w+)*")
 _PARAGRAPH = re.compile(r"\n\s*\n")
@@ -95,3 +95,44 @@ def coverage(wanted: set[str] | frozenset[str], have: set[str] | frozenset[str])
 
 def numbers(text: str) -> set[str]:
     return set(re.findall(r"\d+(?:[.,]\d+)*", text))
+
+
+# Names: the capitalised words a question asks about, and a place's adjective as the place.
+_CAPITALISED = re.compile(r"\b[A-Z][\w'’.-]*")
+_OPENERS = '.!?:"“'  # what ends the word before one that opens a sentence
+_ABBREVIATION = re.compile(r"[A-Z][a-z]{0,3}\.")  # Mr. Dr. Gen. Sen. Jan.: no sentence ends there
+# What a place's name gains to become its people's or its adjective, as stems (Chinese -> chines).
+_ADJECTIVE_ENDINGS = frozenset({"n", "an", "ian", "ien", "es", "ese", "i", "ish"})
+
+
+def same_name(a: str, b: str) -> bool:
+    """Two terms name the same place or its people, for regular adjectives: Nigeria and Nigerian,
+    Russia and Russian, Italy and Italian, China and Chinese (stems "china" and "chines"). Not
+    France and French, and not Niger and Nigeria ("ia" is not an adjective's ending), though Niger
+    and Nigerian do match."""
+    short, long = sorted((a, b), key=len)
+    if long.startswith(short):
+        return long[len(short) :] in _ADJECTIVE_ENDINGS or not long[len(short) :]
+    return short[-1:] in "aeiouy" and long.startswith(short[:-1]) and long[len(short) - 1 :] in _ADJECTIVE_ENDINGS
+
+
+def names(text: str) -> set[str]:
+    """Terms of the capitalised words that do not open a sentence: the people, places and bodies
+    a question is about. Acronyms ("U.S.", "ECOWAS") are left out, since the articles may spell
+    them out, and so are titles ("Mr."). In a question in capitals or title case (every word of
+    four letters or more capitalised) capitals mark nothing, so it names nothing."""
+    found = []
+    long_words = re.findall(r"[^\W\d_][\w'’]{3,}", text)
+    if len(long_words) >= 3 and all(w[0].isupper() for w in long_words):
+        return set()
+    for m in _CAPITALISED.finditer(text):
+        word, before = m.group(), text[: m.start()].split()
+        opens = not before or (before[-1][-1] in _OPENERS and not _ABBREVIATION.fullmatch(before[-1]))
+        if not (opens or _ABBREVIATION.fullmatch(word) or word.rstrip(".").isupper() or "." in word.rstrip(".")):
+            found.append(word)
+    return set(terms(" ".join(found)))
+
+
+def about(e: Evidence, named: set[str]) -> bool:
+    """The sentence, read in its article, is about every one of these names."""
+    return all(any(same_name(name, term) for term in e.context) for name in named)

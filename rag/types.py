@@ -1,4 +1,4 @@
-"""The typed values that pass between the stages: Article -> Chunk -> Hit -> Citation/Answer."""
+"""The typed values that pass between the stages: Article -> Chunk -> Hit -> Evidence -> Citation/Answer."""
 
 from __future__ import annotations
 
@@ -57,6 +57,23 @@ class Hit:
     keyword_rank: int | None = None
     sentence_rank: int | None = None  # of its best sentence, among the candidates' best sentences
     sentence: Span | None = None  # its sentence that best matches the question (hybrid search)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One article sentence that may be cited."""
+
+    source: str
+    date: str | None
+    start: int
+    end: int
+    text: str
+    terms: frozenset[str]
+    numbers: frozenset[str]
+    number: int | None  # its number in the prompt, None if the model did not see it
+    # Terms of this sentence, of its neighbours and of names its article keeps coming back to:
+    # what a reader of this sentence knows it is about.
+    context: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -9,24 +9,22 @@ from rag.config import Grounding
 from rag.grounding.verify import (
     Check,
     Claim,
-    Evidence,
     Status,
     claim_content,
-    evidence_pool,
     is_about_the_names,
     is_refusal,
     keeps_the_negation,
-    names,
     parse_claims,
     prompt_sentences,
-    same_name,
     says_what_it_restates,
     shares_a_question_word,
     states_the_new_content,
     states_the_numbers,
     verify_claim,
 )
-from rag.text import POLARITY, terms
+from rag.search.evidence import evidence_pool
+from rag.text import POLARITY, names, same_name, terms
+from rag.types import Evidence
 
 from .conftest import TROOPS
 

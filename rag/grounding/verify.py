@@ -8,26 +8,18 @@ and it is cited to the sentences that hold it, wherever the model pointed.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from ..config import Grounding
 from ..errors import ConfigError
-from ..index.store import StoredIndex
-from ..search.retrieve import Filters
-from ..text import NEGATION, POLARITY, content_terms, coverage, numbers, terms
-from ..types import Hit
+from ..text import NEGATION, POLARITY, about, content_terms, coverage, names, numbers, same_name, terms
+from ..types import Evidence
 from .prompt import REFUSAL_TOKEN
 
 # similarity(query, texts) -> one score per text, higher is closer in meaning.
 Similarity = Callable[[str, list[str]], list[float]]
-_CAPITALISED = re.compile(r"\b[A-Z][\w'’.-]*")
-_OPENERS = '.!?:"“'  # what ends the word before one that opens a sentence
-_ABBREVIATION = re.compile(r"[A-Z][a-z]{0,3}\.")  # Mr. Dr. Gen. Sen. Jan.: no sentence ends there
-# What a place's name gains to become its people's or its adjective, as stems (Chinese -> chines).
-_ADJECTIVE_ENDINGS = frozenset({"n", "an", "ian", "ien", "es", "ese", "i", "ish"})
 
 _MARKERS = re.compile(r"\s*((?:\[\d+(?:\s*,\s*\d+)*\](?:\s*,\s*)?)+)")
 _LEADING = re.compile(r"^[\s.,;:!?]+")
@@ -38,23 +30,6 @@ _REFUSALS = re.compile(
     r"|no information|cannot be determined|not mentioned",
     re.IGNORECASE,
 )
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """One article sentence that may be cited."""
-
-    source: str
-    date: str | None
-    start: int
-    end: int
-    text: str
-    terms: frozenset[str]
-    numbers: frozenset[str]
-    number: int | None  # its number in the prompt, None if the model did not see it
-    # Terms of this sentence, of its neighbours and of names its article keeps coming back to:
-    # what a reader of this sentence knows it is about.
-    context: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -110,103 +85,11 @@ def parse_claims(draft: str) -> list[Claim]:
     return [replace(c, sentence=" ".join(p.text for p in group)) for group in sentences for c in group]
 
 
-def evidence_pool(
-    hits: list[Hit],
-    index: StoredIndex,
-    shown: list[tuple[str, int]] | None = None,
-    filters: Filters | None = None,
-    limits: Grounding | None = None,
-) -> list[Evidence]:
-    """Every sentence of the articles the passages came from, and of the articles linked to them as
-    the same story from another outlet, so a fact can be cited wherever it is stated (but never
-    from an article the filters keep out). The sentences the model is shown, given as (source,
-    start) in prompt order (by default every sentence of the passages, in rank order), are numbered."""
-    if shown is None:
-        shown = [(hit.chunk.source, span.start) for hit in hits for span, text in hit.chunk.sentence_texts()]
-    numbers_shown: dict[tuple[str, int], int] = {}
-    for key in shown:
-        numbers_shown.setdefault(key, len(numbers_shown) + 1)
-    sources: list[str] = []
-    for hit in hits:
-        record = index.documents.get(hit.chunk.source)
-        for source in (hit.chunk.source, *(record.duplicates if record else ())):
-            admitted = not filters or filters.admits_article(source, index.documents[source].date)
-            if admitted and source not in sources:
-                sources.append(source)
-    pool: list[Evidence] = []
-    for source in sources:
-        article: dict[int, Evidence] = {}
-        for chunk_id in index.documents[source].chunk_ids:
-            chunk = index.chunks[chunk_id]
-            for span, text in chunk.sentence_texts():
-                if span.start in article:
-                    continue
-                article[span.start] = Evidence(
-                    source,
-                    chunk.date,
-                    span.start,
-                    span.end,
-                    text,
-                    frozenset(content_terms(text)),
-                    frozenset(numbers(text)),
-                    numbers_shown.get((source, span.start)),
-                )
-        pool += _in_context(sorted(article.values(), key=lambda e: e.start), limits or Grounding())
-    return pool
-
-
-def _in_context(sentences: list[Evidence], limits: Grounding) -> list[Evidence]:
-    """The article's sentences (in order) with their context filled in: their own terms, their
-    neighbours', and those the article keeps coming back to (`Grounding.recurring`)."""
-    mentions = Counter(term for e in sentences for term in e.terms)
-    named = set().union(*(names(e.text) for e in sentences))
-    recurring = frozenset(
-        term for term, n in mentions.items() if n >= (limits.recurring_name if term in named else limits.recurring)
-    )
-    return [
-        replace(e, context=recurring.union(*(n.terms for n in sentences[max(i - 1, 0) : i + 2])))
-        for i, e in enumerate(sentences)
-    ]
-
-
-def same_name(a: str, b: str) -> bool:
-    """Two terms name the same place or its people, for regular adjectives: Nigeria and Nigerian,
-    Russia and Russian, Italy and Italian, China and Chinese (stems "china" and "chines"). Not
-    France and French, and not Niger and Nigeria ("ia" is not an adjective's ending), though Niger
-    and Nigerian do match."""
-    short, long = sorted((a, b), key=len)
-    if long.startswith(short):
-        return long[len(short) :] in _ADJECTIVE_ENDINGS or not long[len(short) :]
-    return short[-1:] in "aeiouy" and long.startswith(short[:-1]) and long[len(short) - 1 :] in _ADJECTIVE_ENDINGS
-
-
-def names(text: str) -> set[str]:
-    """Terms of the capitalised words that do not open a sentence: the people, places and bodies
-    a question is about. Acronyms ("U.S.", "ECOWAS") are left out, since the articles may spell
-    them out, and so are titles ("Mr."). In a question in capitals or title case (every word of
-    four letters or more capitalised) capitals mark nothing, so it names nothing."""
-    found = []
-    long_words = re.findall(r"[^\W\d_][\w'’]{3,}", text)
-    if len(long_words) >= 3 and all(w[0].isupper() for w in long_words):
-        return set()
-    for m in _CAPITALISED.finditer(text):
-        word, before = m.group(), text[: m.start()].split()
-        opens = not before or (before[-1][-1] in _OPENERS and not _ABBREVIATION.fullmatch(before[-1]))
-        if not (opens or _ABBREVIATION.fullmatch(word) or word.rstrip(".").isupper() or "." in word.rstrip(".")):
-            found.append(word)
-    return set(terms(" ".join(found)))
-
-
 def _held(wanted: set[str], have: frozenset[str], named: set[str]) -> float:
     """The share of `wanted` terms that `have` holds, a place's adjective counting as the place
     for the names in `named`."""
     held = [w in have or (w in named and any(same_name(w, h) for h in have)) for w in wanted]
     return sum(held) / len(wanted) if wanted else 0.0
-
-
-def about(e: Evidence, named: set[str]) -> bool:
-    """The sentence, read in its article, is about every one of these names."""
-    return all(any(same_name(name, term) for term in e.context) for name in named)
 
 
 def prompt_sentences(pool: list[Evidence]) -> list[Evidence]:
