@@ -158,7 +158,7 @@ def run_stages(assistant: Any, question: str) -> dict[str, Any]:
     out["fusion"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    hits = retriever._diversify(fused, cfg.top_k)
+    hits = retriever.diversify(fused, cfg.top_k)
     out["MMR"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
