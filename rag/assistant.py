@@ -26,7 +26,7 @@ from .grounding.verify import (
 )
 from .index.articles import ArticleFiles
 from .index.embed import Embedder
-from .index.ingest import update_index
+from .index.ingest import settings_for, update_index
 from .index.store import StoredIndex
 from .search.conversation import Turn, standalone_question
 from .search.evidence import evidence_pool
@@ -75,7 +75,7 @@ class Assistant:
         if update:
             index, _ = update_index(self.config, embedder=self.embedder)
         else:
-            index = StoredIndex.load(self.config.index_dir, verify_bytes=self.config.verify_on_load_bytes)
+            index = self._load()
         self._open(index)
         self._generator = generator
 
@@ -112,7 +112,13 @@ class Assistant:
 
     def reload(self) -> None:
         """Pick up an index that was updated after this assistant was made."""
-        self._open(StoredIndex.load(self.config.index_dir, verify_bytes=self.config.verify_on_load_bytes))
+        self._open(self._load())
+
+    def _load(self) -> StoredIndex:
+        # An index cut or embedded with other settings than these would be searched wrongly: refused.
+        return StoredIndex.load(
+            self.config.index_dir, expect=settings_for(self.config), verify_bytes=self.config.verify_on_load_bytes
+        )
 
     def ask(
         self,

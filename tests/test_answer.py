@@ -134,3 +134,10 @@ def test_a_restated_answer_is_not_quoted_from_a_sentence_that_only_shares_a_name
     model = Scripted(restating, lambda prompt: "NOT FOUND")
     answer = Assistant(seed_config, generator=model).ask("Where is Bazoum being held?")
     assert not answer.answered and not answer.citations
+
+
+def test_opening_an_index_built_with_other_settings_says_to_rebuild(seed_config, assistant):
+    from rag import StaleIndexError
+
+    with pytest.raises(StaleIndexError, match="rag index --rebuild"):
+        Assistant(replace(seed_config, chunk_chars=300))
