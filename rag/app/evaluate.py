@@ -219,7 +219,12 @@ def rule_effects(results: list[Result]) -> dict[str, dict[str, int]]:
     effects: dict[str, dict[str, int]] = {}
     for r in results:
         judged = [(v, "stopped") for v in r.answer.trace.checked if v.status == "unsupported"]
-        judged += [(v, "stopped" if v.status == "unsupported" else "let in") for v in r.answer.trace.final if v.rules]
+        # A claim that only restates the question is connecting text, not something a rule let in.
+        judged += [
+            (v, "stopped" if v.status == "unsupported" else "let in")
+            for v in r.answer.trace.final
+            if v.rules and v.status != "uninformative"
+        ]
         for verdict, effect in judged:
             right = claim_is_right(r.question, verdict.claim.text)
             for rule in verdict.rules:
