@@ -19,13 +19,12 @@ class Grounding:
     for the rules on claims, rag/assistant.py for the retry and the quotes)."""
 
     support: float = 0.75  # states_the_new_content: share of a claim's new content words a sentence holds
-    restated: float = 0.5  # says_what_it_restates: share of the question words a claim repeats, to exceed nearby
     recurring: int = 3  # sentences of an article that say a word before the article is about it
     recurring_name: int = 2  # ...and for a name: in the lede and again later is what an article is about
     outlet_margin: float = 0.1  # how much less close in meaning another outlet's sentence may be and be cited too
     max_citations: int = 3  # sentences cited for one claim, one per outlet
     strong_match: float = 0.75  # share of the question's words a sentence holds to retry a refusal on it
-    quote_match: float = 0.5  # share of a restated or headless claim's words a sentence holds to be quoted
+    quote_match: float = 0.5  # share of a claim's or question's words a sentence holds to be shown again or quoted
     # Rules switched off, by name (rag.grounding.verify.RULES): to measure what each one does (rag eval --without).
     disabled: tuple[str, ...] = ()
 

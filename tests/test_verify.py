@@ -16,7 +16,6 @@ from rag.grounding.verify import (
     keeps_the_negation,
     parse_claims,
     prompt_sentences,
-    says_what_it_restates,
     shares_a_question_word,
     states_the_new_content,
     states_the_numbers,
@@ -157,7 +156,7 @@ def test_a_country_and_its_adjective_are_one_name(assistant, similarity):
 )
 def test_a_paraphrased_question_keeps_its_supported_answer(assistant, similarity, question, claim, evidence):
     pool = evidence_pool(assistant.retriever.search(question), assistant.index)
-    verdict = verify_claim(Claim(claim, (1,), True, claim), question, pool, LIMITS, similarity)
+    verdict = verify_claim(Claim(claim, (1,), True), question, pool, LIMITS, similarity)
     assert verdict.status == "supported" and evidence in verdict.evidence[0].text
 
 
@@ -197,23 +196,10 @@ def test_a_place_matches_its_adjective_but_not_its_neighbour(a, b, same):
 REVOKED = "Which of the countries that had troops in Niger revoked agreements?"
 
 
-def test_what_the_answer_repeats_from_the_question_must_be_said_where_it_is_cited(assistant, similarity):
-    """ "Mali and Burkina Faso [1] revoked agreements with France [2]": the first claim's sentence
-    (they expelled troops from France) shares "countries" and "troops" with the question, but not
-    the "revoked agreements" the answer says of them."""
-    pool = evidence_pool(assistant.retriever.search(REVOKED), assistant.index)
-    subject, predicate = parse_claims("Mali and Burkina Faso [1] revoked agreements with France [2].")
-    assert subject.sentence == predicate.sentence == "Mali and Burkina Faso revoked agreements with France"
-    assert verify_claim(subject, REVOKED, pool, LIMITS, similarity).status == "unsupported"
-    # The same claim alone, with nothing taken from the question, is what the words alone support.
-    assert verify_claim(replace(subject, sentence=""), REVOKED, pool, LIMITS, similarity).status == "supported"
-    coup = parse_claims("Niger's coup leaders [1] revoked agreements with France [1].")[0]
-    assert verify_claim(coup, REVOKED, pool, LIMITS, similarity).status == "supported"
-
-
 def test_a_claim_left_without_its_subject_is_quoted_from_the_articles(assistant, similarity):
     pool = evidence_pool(assistant.retriever.search(REVOKED), assistant.index)
-    claims = parse_claims("Mali and Burkina Faso [1] revoked agreements with France [2].")
+    # The first claim names parties the articles do not give for it; the second, alone, would say they did it.
+    claims = parse_claims("Spain and Portugal [1] revoked agreements with France [2].")
     verdicts = quote_headless([verify_claim(c, REVOKED, pool, LIMITS, similarity) for c in claims], pool, REVOKED)
     assert [v.status for v in verdicts] == ["unsupported", "supported"]
     text, citations = compose(verdicts)
@@ -250,7 +236,6 @@ def check(claim: str, question: str, sentence: str, context: str = "") -> Check:
         frozenset(claim_content(claim, question)),
         frozenset(asked),
         frozenset(names(question)),
-        frozenset(content_terms(claim) & asked),
         frozenset(numbers(claim)),
         evidence,
         LIMITS,
@@ -270,8 +255,6 @@ def check(claim: str, question: str, sentence: str, context: str = "") -> Check:
         (shares_a_question_word, "Lagos", "Where did the leaders meet?", "The leaders met in Lagos.", "", True),
         (is_about_the_names, "a ban", "What did Kenya announce?", "Uganda announced a ban.", "", False),
         (is_about_the_names, "a ban", "What did Kenya announce?", "It announced a ban.", "Kenya said so.", True),
-        (says_what_it_restates, "Togo signed the deal", "Who signed the deal?", "Togo rejected it.", "", False),
-        (says_what_it_restates, "Togo signed the deal", "Who signed the deal?", "Togo signed the deal.", "", True),
     ],
 )
 def test_each_rule_on_a_hand_made_sentence(rule, claim, question, sentence, context, holds):
@@ -279,12 +262,34 @@ def test_each_rule_on_a_hand_made_sentence(rule, claim, question, sentence, cont
 
 
 def test_an_unsupported_verdict_names_the_rule_that_alone_stood_in_its_way():
-    pool = [check("Togo signed the deal", "Who signed the deal?", "Togo rejected the deal.").evidence]
-    verdict = verify_claim(
-        Claim("Togo signed the deal", (1,)), "Who signed the deal?", pool, LIMITS, lambda q, t: [0.0]
-    )
-    assert verdict.status == Status.UNSUPPORTED and verdict.rules == ("says_what_it_restates",)
-    without = replace(LIMITS, disabled=("says_what_it_restates",))
-    assert verify_claim(
-        Claim("Togo signed the deal", (1,)), "Who signed the deal?", pool, without, lambda q, t: [0.0]
-    ).status == (Status.SUPPORTED)
+    claim, question = Claim("a ban", (1,)), "What did Kenya announce?"
+    pool = [check(claim.text, question, "Uganda announced a ban.").evidence]
+    verdict = verify_claim(claim, question, pool, LIMITS, lambda q, t: [0.0])
+    assert verdict.status == Status.UNSUPPORTED and verdict.rules == ("is_about_the_names",)
+    without = replace(LIMITS, disabled=("is_about_the_names",))
+    assert verify_claim(claim, question, pool, without, lambda q, t: [0.0]).status == Status.SUPPORTED
+
+
+@pytest.mark.parametrize(
+    "claim, question, sentence, rule",
+    [
+        (
+            "The plant in Agadez opened on Saturday and makes 40 megawatts",
+            "What did Agadez open?",
+            "The plant in Agadez opened on Saturday and makes 30 megawatts.",
+            "states_the_numbers",
+        ),
+        (
+            "The mayor of Lagos did not resign on Monday after the council vote in the city",
+            "Did the mayor of Lagos resign?",
+            "The mayor of Lagos resigned on Monday after the council vote in the city.",
+            "keeps_the_negation",
+        ),
+    ],
+)
+def test_numbers_and_negation_stop_a_long_claim_that_word_coverage_lets_through(claim, question, sentence, rule):
+    """Neither decided a claim alone on realnews or the seed sets (rag eval --explain), but a long
+    claim holds 75% of its words with one number or a "not" wrong, and only these rules see it."""
+    pool = [check(claim, question, sentence).evidence]
+    verdict = verify_claim(Claim(claim, (1,)), question, pool, LIMITS, lambda q, t: [0.0])
+    assert verdict.status == Status.UNSUPPORTED and verdict.rules == (rule,)

@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from ..config import Grounding
 from ..errors import ConfigError
-from ..text import NEGATION, POLARITY, about, content_terms, coverage, names, numbers, same_name, terms
+from ..text import NEGATION, POLARITY, about, content_terms, coverage, names, numbers, terms
 from ..types import Evidence
 from .prompt import REFUSAL_TOKEN
 
@@ -37,7 +37,6 @@ class Claim:
     text: str  # as the model wrote it, without citation markers
     cited: tuple[int, ...]  # sentence numbers the model gave
     opens_sentence: bool = False  # the claim starts a new sentence (not "..., and B [2]")
-    sentence: str = ""  # the whole sentence of the draft it is part of, without citation markers
 
 
 class Status(StrEnum):
@@ -76,20 +75,7 @@ def parse_claims(draft: str) -> list[Claim]:
                 Claim(body.rstrip(".") if not markers else body, tuple(int(n) for n in _NUMBER.findall(markers)), opens)
             )
         pos = end
-    # "Mali and Burkina Faso [1] revoked agreements with France [2]" is one statement in two claims.
-    sentences: list[list[Claim]] = []
-    for claim in claims:
-        if claim.opens_sentence or not sentences:
-            sentences.append([])
-        sentences[-1].append(claim)
-    return [replace(c, sentence=" ".join(p.text for p in group)) for group in sentences for c in group]
-
-
-def _held(wanted: set[str], have: frozenset[str], named: set[str]) -> float:
-    """The share of `wanted` terms that `have` holds, a place's adjective counting as the place
-    for the names in `named`."""
-    held = [w in have or (w in named and any(same_name(w, h) for h in have)) for w in wanted]
-    return sum(held) / len(wanted) if wanted else 0.0
+    return claims
 
 
 def prompt_sentences(pool: list[Evidence]) -> list[Evidence]:
@@ -106,7 +92,6 @@ class Check:
     new: frozenset[str]  # the claim's content beyond the question (claim_content)
     asked: frozenset[str]  # the question's content words
     named: frozenset[str]  # the names the question asks about
-    restated: frozenset[str]  # the question's words the claim's sentence repeats as part of what it states
     numbers: frozenset[str]  # the claim's numbers
     evidence: Evidence
     limits: Grounding
@@ -139,13 +124,6 @@ def is_about_the_names(c: Check) -> bool:
     return about(c.evidence, set(c.named))
 
 
-def says_what_it_restates(c: Check) -> bool:
-    """Rejects a sentence where less than half of what the claim repeats from the question is said
-    (in it, beside it, or throughout its article): a claim that "X did what the question asks" is
-    not supported by a sentence where X did something else that shares the rest of its words."""
-    return not c.restated or _held(set(c.restated), c.evidence.context, set(c.named)) > c.limits.restated
-
-
 Rule = Callable[[Check], bool]  # True: the sentence may support the claim
 RULES: tuple[Rule, ...] = (
     states_the_new_content,
@@ -153,7 +131,6 @@ RULES: tuple[Rule, ...] = (
     keeps_the_negation,
     shares_a_question_word,
     is_about_the_names,
-    says_what_it_restates,
 )
 ADDS_NOTHING = "adds_nothing_to_the_question"  # the claim-level rule: see claim_content
 
@@ -187,7 +164,6 @@ def verify_claim(
         frozenset(new),
         frozenset(asked),
         frozenset(names(question)),
-        frozenset(content_terms(claim.sentence or claim.text) & asked),
         frozenset(numbers(claim.text)),
         pool[0] if pool else None,  # type: ignore[arg-type]
         limits,
