@@ -162,7 +162,7 @@ def run_stages(assistant: Any, question: str) -> dict[str, Any]:
     out["MMR"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    shown = focus(question, query, hits, index.sentences.of, cfg.prompt_sentences)
+    shown = focus(question, query, hits, index.sentences.of, cfg.prompt_sentences, cfg.rrf_k)
     out["focus"] = time.perf_counter() - clock
 
     clock = time.perf_counter()

@@ -178,7 +178,7 @@ class Assistant:
         clock = time.perf_counter()
         # The model reads a few sentences of the passages; verification and recovery may cite from
         # the whole of their articles, so a short prompt does not narrow what can be found.
-        shown = focus(question, query, hits, self.index.sentences.of, self.config.prompt_sentences)
+        shown = focus(question, query, hits, self.index.sentences.of, self.config.prompt_sentences, self.config.rrf_k)
         pool = evidence_pool(hits, self.index, shown, filters, self.config.grounding)
         pool = [e for e in pool if self.articles.unchanged(e.source)]
         timings["focus"] = time.perf_counter() - clock

@@ -22,10 +22,6 @@ from .load import load_articles, parse_article
 from .safety import RULES as SAFETY_RULES
 from .store import DocumentRecord, IndexSettings, StoredIndex, Vectors, centroid, recorded_corpus
 
-# Two articles whose mean chunk vectors are this close tell the same story (measured: the two
-# seed outlets, rewritten from one wire story, score 0.89).
-DUPLICATE_SIMILARITY = 0.85
-
 
 @dataclass(frozen=True)
 class IndexReport:
@@ -158,7 +154,8 @@ def _update_index(
         log(f"{len(chunks)} vectors: stored as {refitted.layout.kind} (exact_index_limit {config.exact_index_limit})")
     vectors = refitted
     if fresh or stale:
-        documents = _link_duplicates(documents, vectors, {a.source for a in fresh} | set(stale))
+        changed = {a.source for a in fresh} | set(stale)
+        documents = _link_duplicates(documents, vectors, changed, config.duplicate_similarity)
     updated = StoredIndex(settings, documents, chunks, vectors, next_id, sentences, folder)
     if fresh or stale or rebuilt or vectors.layout != index.vectors.layout or index.corpus != folder:
         updated.save(config.index_dir)
@@ -267,7 +264,7 @@ def keep_indexed_articles(index: StoredIndex, index_dir: Path, folder: Path, nam
 
 
 def _link_duplicates(
-    documents: dict[str, DocumentRecord], vectors: Vectors, changed: set[str]
+    documents: dict[str, DocumentRecord], vectors: Vectors, changed: set[str], threshold: float
 ) -> dict[str, DocumentRecord]:
     """Link articles that tell the same story, so an answer can cite every outlet that carried it.
 
@@ -284,7 +281,7 @@ def _link_duplicates(
         for block in np.array_split(np.array(rows), max(1, len(rows) // 1024)):
             similarity = centroids[block] @ centroids.T
             for row, i in enumerate(block):
-                for j in np.flatnonzero(similarity[row] >= DUPLICATE_SIMILARITY):
+                for j in np.flatnonzero(similarity[row] >= threshold):
                     if j != i:
                         links[sources[i]].add(sources[j])
                         links[sources[j]].add(sources[i])

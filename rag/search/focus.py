@@ -18,13 +18,13 @@ from ..text import coverage, terms
 from ..types import Chunk, Hit, SentenceKey
 
 SentenceVectorsOf = Callable[[Chunk], np.ndarray]  # one unit row per sentence of the chunk
-_RRF_K = 60
 
 
 def focus(
-    question: str, query: np.ndarray, hits: list[Hit], vectors_of: SentenceVectorsOf, n: int
+    question: str, query: np.ndarray, hits: list[Hit], vectors_of: SentenceVectorsOf, n: int, rrf_k: int = 60
 ) -> list[SentenceKey]:
-    """The `n` sentences of `hits` that best answer `question` (embedded as `query`)."""
+    """The `n` sentences of `hits` that best answer `question` (embedded as `query`); the rankings
+    are fused as retrieval fuses its lists (`Config.rrf_k`)."""
     candidates: dict[SentenceKey, tuple[str, int, float]] = {}
     for rank, hit in enumerate(hits):
         closeness = vectors_of(hit.chunk) @ query
@@ -38,7 +38,7 @@ def focus(
     fused = np.zeros(len(keys))
     for scores in (meaning, words, passage_rank):
         order = np.argsort(-np.asarray(scores, dtype=float), kind="stable")
-        fused[order] += 1.0 / (_RRF_K + 1 + np.arange(len(keys)))
+        fused[order] += 1.0 / (rrf_k + 1 + np.arange(len(keys)))
     best = [keys[i] for i in np.argsort(-fused, kind="stable")[:n]]
     # Shown in reading order, article by article (the best sentence's article first): in score
     # order the 1.5B model once cited the lede for "the call, initiated by Mali", the next sentence.
