@@ -296,8 +296,8 @@ def quoted(evidence: Evidence, rule: str) -> Verdict:
 def quote_headless(
     verdicts: list[Verdict], pool: list[Evidence], question: str, limits: Grounding | None = None
 ) -> list[Verdict]:
-    """A claim that goes on a sentence whose first claim was dropped ("Mali and Burkina Faso [1]
-    revoked agreements with France [2]") would say, alone, what the articles do not: who did it.
+    """A claim that goes on a sentence whose first claim was dropped ("Spain and Portugal [1]
+    revoked the treaty [2]") would say, alone, what the articles do not: who did it.
     The article sentence about the question's names that holds most of its words (and all its
     numbers) is quoted instead, or the claim is dropped. A list item ("and Germany [2]") or a new
     subject stands alone, and what follows it in the sentence stands on it."""

@@ -84,7 +84,7 @@ def negated(text: str) -> bool:
 
 def content_terms(text: str) -> set[str]:
     """What a text asserts, for checking a claim against it: its terms and its polarity. "not" is a
-    stop word to search, but "Paris does not recognize them" and "Paris recognizes them" differ."""
+    stop word to search, but "the council did not approve it" and "the council approved it" differ."""
     return set(terms(text)) | {NEGATION if negated(text) else AFFIRMED}
 
 

@@ -193,7 +193,7 @@ def verify_claim(
 
 def claim_content(claim: str, question: str) -> set[str]:
     """The content a claim must find in a sentence: what it adds to the question. When all it adds
-    is a "not" ("Paris does not recognize them" to "Does Paris recognize them?"), that is the whole
+    is a "not" ("The council did not approve it" to "Did the council approve it?"), that is the whole
     claim, negation included. A bare "yes" adds nothing: restating a question matches too many
     sentences word for word ("ruled out the use of force" / "use of force to restore rule")."""
     claim_terms = content_terms(claim)

@@ -40,7 +40,7 @@ def focus(
         order = np.argsort(-np.asarray(scores, dtype=float), kind="stable")
         fused[order] += 1.0 / (rrf_k + 1 + np.arange(len(keys)))
     best = [keys[i] for i in np.argsort(-fused, kind="stable")[:n]]
-    # Shown in reading order, article by article (the best sentence's article first): in score
-    # order the 1.5B model once cited the lede for "the call, initiated by Mali", the next sentence.
+    # Shown in reading order, article by article (the best sentence's article first): out of order,
+    # a sentence that continues the one before it ("it was initiated by ...") loses what it refers to.
     articles = list(dict.fromkeys(source for source, _ in best))
     return sorted(best, key=lambda k: (articles.index(k[0]), k[1]))
