@@ -180,7 +180,8 @@ class Assistant:
         # the whole of their articles, so a short prompt does not narrow what can be found.
         shown = focus(question, query, hits, self.index.sentences.of, self.config.prompt_sentences, self.config.rrf_k)
         pool = evidence_pool(hits, self.index, shown, filters, self.config.grounding)
-        pool = [e for e in pool if self.articles.unchanged(e.source)]
+        fresh = {source for source in {e.source for e in pool} if self.articles.unchanged(source)}
+        pool = [e for e in pool if e.source in fresh]
         timings["focus"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
