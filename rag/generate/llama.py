@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
@@ -34,14 +35,15 @@ class LlamaCppGenerator:
         self.temperature = temperature
         self._lock = threading.Lock()
         try:
-            self._llm = Llama(
-                model_path=str(model_path),
-                n_ctx=context_tokens,
-                n_threads=threads,
-                n_threads_batch=threads,
-                n_batch=512,
-                verbose=False,
-            )
+            with plain_weight_buffers_on_amx():
+                self._llm = Llama(
+                    model_path=str(model_path),
+                    n_ctx=context_tokens,
+                    n_threads=threads,
+                    n_threads_batch=threads,
+                    n_batch=512,
+                    verbose=False,
+                )
         except (ValueError, RuntimeError) as exc:
             raise BackendError(f"llama.cpp could not load {model_path}: {exc}") from exc
 
@@ -58,6 +60,31 @@ class LlamaCppGenerator:
                 text = piece["choices"][0]["delta"].get("content")  # type: ignore[index]
                 if text:
                     yield text
+
+
+@contextmanager
+def plain_weight_buffers_on_amx() -> Iterator[None]:
+    """On a CPU with AMX, load the weights without llama.cpp's extra (repacked) buffer types: its
+    AMX matrix product crashes the process on Q4_K models (seen here on the first decode; reported
+    as ggml-org/llama.cpp#20824). llama-cpp-python does not expose the model parameter, so the
+    default parameters it starts from are changed while the model loads. Elsewhere, nothing changes."""
+    import llama_cpp.llama_cpp as llama_cpp  # the module llama_cpp.Llama reads its defaults from
+
+    if b"AMX_INT8 = 1" not in llama_cpp.llama_print_system_info():
+        yield
+        return
+    default = llama_cpp.llama_model_default_params
+
+    def without_extra_buffers():  # type: ignore[no-untyped-def]
+        params = default()
+        params.use_extra_bufts = False
+        return params
+
+    llama_cpp.llama_model_default_params = without_extra_buffers
+    try:
+        yield
+    finally:
+        llama_cpp.llama_model_default_params = default
 
 
 def load_generator(config: Config) -> Generator:
