@@ -6,8 +6,7 @@ For each model (each in its own subprocess, so peak RSS is per model) it measure
   * bare llama-cpp-python, `Llama.create_chat_completion(stream=True)` on exactly the messages the
     pipeline built for the same question, on the same loaded model: the pipeline's overhead as a ratio;
   * a stage budget per question: embed query, dense search, BM25, best sentences, fusion, MMR, focus,
-    prompt build, prefill, decode, verification (retrieval stages are timed by calling the retriever's
-    parts directly);
+    prompt build, prefill, decode, verification, as the pipeline itself times them (`Answer.timings`);
   * with --sweep, prefill and decode speed for other thread and batch settings.
 
     .venv/bin/python benchmarks/bench_answer.py                      # both models, all dev questions
@@ -31,6 +30,17 @@ from common import header, mean, peak_rss_mb, percentile, rss_mb, show
 
 DEFAULT_QUESTIONS = Path("/work/shared/eval/questions.jsonl")
 MODELS = "qwen2.5-1.5b,qwen2.5-0.5b"
+# The pipeline's own stage timings (Answer.timings) that the budget shows, by the names it gives them.
+STAGES = {
+    "retrieve.embed": "embed query",
+    "retrieve.filters": "filters",
+    "retrieve.dense": "dense search",
+    "retrieve.keyword": "BM25",
+    "retrieve.sentences": "best sentences",
+    "retrieve.fusion": "fusion",
+    "retrieve.mmr": "MMR",
+    "focus": "focus, evidence pool, prompt build",
+}
 
 
 # --- worker: one model, one process ----------------------------------------------------------------
@@ -107,7 +117,7 @@ def run_pipeline(assistant: Any, perf: Perf, question: str) -> dict[str, Any]:
         raise RuntimeError("the pipeline ended without an Answer")
     t = final.timings
     return {
-        "ttft": t["retrieve"] + t["first_token"] if "first_token" in t else None,
+        "ttft": t["retrieve"] + t["focus"] + t["first_token"] if "first_token" in t else None,
         "first_shown": first_shown,
         "total": total,
         "timings": dict(t),
@@ -115,64 +125,9 @@ def run_pipeline(assistant: Any, perf: Perf, question: str) -> dict[str, Any]:
         "text": final.text,
         "draft": final.draft,
         "hit_ids": [h.chunk.id for h in final.passages],
+        "messages": list(final.trace.messages),
         **perf.read(),
     }
-
-
-def run_stages(assistant: Any, question: str) -> dict[str, Any]:
-    """Time the retriever's parts one by one, exactly as Retriever.search (hybrid, no filters)
-    and Assistant.stream call them, and return the messages the pipeline sends to the model."""
-    from rag.assistant import clean_question
-    from rag.grounding.prompt import build_messages
-    from rag.grounding.verify import prompt_sentences
-    from rag.search.evidence import evidence_pool
-    from rag.search.focus import focus
-    from rag.search.retrieve import by_best_sentence
-
-    cfg = assistant.config
-    retriever = assistant.retriever
-    index = assistant.index
-    question = clean_question(question, cfg.max_question_chars)
-    n = cfg.candidates
-    out: dict[str, Any] = {}
-
-    clock = time.perf_counter()
-    query = assistant.embedder.embed([question])[0]
-    out["embed query"] = time.perf_counter() - clock
-
-    clock = time.perf_counter()
-    scores, ids = index.vectors.search(query[None, :], min(n, index.vectors.ntotal))
-    dense = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
-    out["dense search"] = time.perf_counter() - clock
-
-    clock = time.perf_counter()
-    keyword = retriever.keyword.search(question, n, None)
-    out["BM25"] = time.perf_counter() - clock
-
-    clock = time.perf_counter()
-    matches = retriever._best_sentences(question, query, list(dict.fromkeys(i for i, _ in dense + keyword)))
-    out["best sentences"] = time.perf_counter() - clock
-
-    clock = time.perf_counter()
-    fused = retriever._fuse({"dense": dense, "keyword": keyword, "sentence": by_best_sentence(matches)}, matches)
-    out["fusion"] = time.perf_counter() - clock
-
-    clock = time.perf_counter()
-    hits = retriever.diversify(fused, cfg.top_k)
-    out["MMR"] = time.perf_counter() - clock
-
-    clock = time.perf_counter()
-    shown = focus(question, query, hits, index.sentences.of, cfg.prompt_sentences, cfg.rrf_k)
-    out["focus"] = time.perf_counter() - clock
-
-    clock = time.perf_counter()
-    pool = evidence_pool(hits, index, shown)
-    passages = prompt_sentences(pool)
-    messages = build_messages(question, [e.text for e in passages])
-    out["prompt build"] = time.perf_counter() - clock
-    out["messages"] = messages
-    out["hit_ids"] = [h.chunk.id for h in hits]
-    return out
 
 
 def run_bare(llm: Any, perf: Perf, messages: list[dict[str, str]], max_tokens: int, temperature: float) -> dict:
@@ -244,44 +199,47 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     result["rss_loaded"] = rss_mb()
     perf = Perf(llm)
 
-    # Stage pass first: it embeds each question once, so the embedder is warm for everyone after.
-    stages = [run_stages(assistant, q["question"]) for q in questions]
-    tokens = [prompt_tokens(llm, s["messages"]) for s in stages]
-    result["prompt_tokens"] = [len(t) for t in tokens]
-    result["shared_prefix_tokens"] = min(
-        (common_prefix(a, b) for a, b in zip(tokens, tokens[1:], strict=False)), default=len(tokens[0])
-    )
-
     # The first question of the process: the fixed prefix is not in the KV cache yet. It is the
     # last question, so the measured passes (which start with the first) never find their whole
     # prompt already cached.
     result["cold"] = run_pipeline(assistant, perf, questions[-1]["question"])
-    result["cold_prompt_tokens"] = result["prompt_tokens"][-1]
 
     pipeline: list[dict[str, Any]] = []
     bare: list[dict[str, Any]] = []
+    first: dict[int, dict[str, Any]] = {}  # each question's first pipeline run: the messages bare llama gets
     for r in range(args.repeat):
         # Each phase runs every question in turn, so in both the KV cache holds the previous
-        # question's prompt (never this one's); alternating the phase order evens out drift.
+        # question's prompt (never this one's); alternating the phase order evens out drift. The
+        # first pass is the pipeline's, which builds the messages the bare runs get.
         phases = ("pipeline", "bare") if r % 2 == 0 else ("bare", "pipeline")
         for phase in phases:
             for i, q in enumerate(questions):
                 if phase == "pipeline":
                     run = run_pipeline(assistant, perf, q["question"])
                     run["correct"] = grade(q, run["text"], run["answered"])
-                    run["same_retrieval"] = run["hit_ids"] == stages[i]["hit_ids"]
+                    first.setdefault(i, run)
+                    run["same_retrieval"] = run["hit_ids"] == first[i]["hit_ids"]
                     pipeline.append({"q": i, **run})
                 else:
-                    run = run_bare(llm, perf, stages[i]["messages"], cfg.max_answer_tokens, cfg.temperature)
+                    run = run_bare(llm, perf, first[i]["messages"], cfg.max_answer_tokens, cfg.temperature)
                     bare.append({"q": i, **run})
+    messages = [first[i]["messages"] for i in range(len(questions))]
+    tokens = [prompt_tokens(llm, m) for m in messages]
+    result["prompt_tokens"] = [len(t) for t in tokens]
+    result["cold_prompt_tokens"] = result["prompt_tokens"][-1]
+    result["shared_prefix_tokens"] = min(
+        (common_prefix(a, b) for a, b in zip(tokens, tokens[1:], strict=False)), default=len(tokens[0])
+    )
     result["pipeline"] = pipeline
     result["bare"] = bare
-    result["stages"] = [{k: v for k, v in s.items() if k not in ("messages", "hit_ids")} for s in stages]
+    result["stages"] = [
+        {stage: seconds for stage, seconds in run["timings"].items() if stage in STAGES} for run in pipeline
+    ]
     result["peak_rss"] = peak_rss_mb()
 
     if args.sweep:
         combos = [(int(t), int(b)) for t, b in (c.split("x") for c in args.sweep.split(","))]
-        prompts = [s["messages"] for s in stages[: args.sweep_questions]]
+        prompts = messages[: args.sweep_questions]
         result["sweep"] = sweep(resolve(cfg.model, cfg.models_dir), cfg, prompts, combos)
     return result
 
@@ -408,7 +366,7 @@ def report(results: list[dict[str, Any]]) -> None:
             "first-token overhead p50",
             "retries",
             "same draft",
-            "same passages as stage pass",
+            "same passages as first run",
         ],
         rows,
         "Pipeline overhead over bare llama-cpp-python on the same messages (goal ≤ 10%)",
@@ -450,9 +408,9 @@ def report(results: list[dict[str, Any]]) -> None:
     for res in results:
         n = len(res["stages"])
         budget: dict[str, list[float]] = {}
-        for s in res["stages"]:
-            for name, seconds in s.items():
-                budget.setdefault(name, []).append(seconds)
+        for stages in res["stages"]:
+            for stage, label in STAGES.items():
+                budget.setdefault(label, []).append(stages.get(stage, 0.0))
         bare = res["bare"]
         budget["prefill (llama.cpp)"] = [r["prefill_ms"] / 1000 for r in bare]
         budget["decode (llama.cpp)"] = [r["decode_ms"] / 1000 for r in bare]

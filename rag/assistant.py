@@ -34,6 +34,7 @@ from .search.focus import focus
 from .search.reference import article_reference
 from .search.retrieve import Filters, Retriever
 from .text import about, names, numbers
+from .timing import timed
 from .types import Answer, Citation, Draft, Evidence, Searching, Trace
 
 Event = Searching | Draft | Answer  # what Assistant.stream yields
@@ -146,7 +147,9 @@ class Assistant:
         asked = question = clean_question(question, self.config.max_question_chars)
         searched_for = ""
         if history:
-            rewrite = standalone_question(question, history, self.generator)
+            rewrite = standalone_question(
+                question, history, self.generator, self.config.rewrite_max_tokens, self.config.rewrite_max_chars
+            )
             if rewrite.changed:
                 question = searched_for = rewrite.question
                 yield Searching(question)
@@ -162,44 +165,46 @@ class Assistant:
                 return
             question, filters = reference.question, replace(filters or Filters(), sources=reference.sources)
         timings: dict[str, float] = {}
-        clock = time.perf_counter()
-        query = self.embedder.embed([question])[0]
-        candidates = self.retriever.candidates(question, filters, query)
-        hits = self.retriever.diversify(candidates, top_k or self.config.top_k)
-        # An article edited or deleted since indexing would be cited at offsets that now hold other
-        # text: it is left out, and the reader is told.
-        stale = sorted({h.chunk.source for h in hits if not self.articles.unchanged(h.chunk.source)})
-        notes = (stale_note(stale),) if stale else ()
-        hits = [h for h in hits if h.chunk.source not in stale]
-        timings["retrieve"] = time.perf_counter() - clock
+        with timed(timings, "retrieve"):
+            with timed(timings, "retrieve.embed"):
+                query = self.embedder.embed([question])[0]
+            candidates = self.retriever.candidates(question, filters, query, timings)
+            with timed(timings, "retrieve.mmr"):
+                hits = self.retriever.diversify(candidates, top_k or self.config.top_k)
+            # An article edited or deleted since indexing would be cited at offsets that now hold other
+            # text: it is left out, and the reader is told.
+            stale = sorted({h.chunk.source for h in hits if not self.articles.unchanged(h.chunk.source)})
+            notes = (stale_note(stale),) if stale else ()
+            hits = [h for h in hits if h.chunk.source not in stale]
         if not hits:
             yield Answer(asked, REFUSAL, False, timings=timings, notes=notes, searched_for=searched_for)
             return
-        clock = time.perf_counter()
-        # The model reads a few sentences of the passages; verification and recovery may cite from
-        # the whole of their articles, so a short prompt does not narrow what can be found.
-        shown = focus(question, query, hits, self.index.sentences.of, self.config.prompt_sentences, self.config.rrf_k)
-        pool = evidence_pool(hits, self.index, shown, filters, self.config.grounding)
-        fresh = {source for source in {e.source for e in pool} if self.articles.unchanged(source)}
-        pool = [e for e in pool if e.source in fresh]
-        timings["focus"] = time.perf_counter() - clock
+        with timed(timings, "focus"):
+            # The model reads a few sentences of the passages; verification and recovery may cite from
+            # the whole of their articles, so a short prompt does not narrow what can be found.
+            shown = focus(
+                question, query, hits, self.index.sentences.of, self.config.prompt_sentences, self.config.rrf_k
+            )
+            pool = evidence_pool(hits, self.index, shown, filters, self.config.grounding)
+            fresh = {source for source in {e.source for e in pool} if self.articles.unchanged(source)}
+            pool = [e for e in pool if e.source in fresh]
+            passages = prompt_sentences(pool)
+            prompt = build_messages(question, [e.text for e in passages])
 
         clock = time.perf_counter()
         draft = ""
-        shown = False
-        passages = prompt_sentences(pool)
-        prompt = build_messages(question, [e.text for e in passages])
+        visible = False
         for piece in self.generator.stream(prompt, self.config.max_answer_tokens):
             if not draft:
                 timings["first_token"] = time.perf_counter() - clock
             draft += piece
-            if shown:
+            if visible:
                 yield Draft(piece)
                 continue
             # Hold back a draft that may yet be the refusal token, so the token itself is never shown.
             start = draft.strip().upper()
             if not (REFUSAL_TOKEN.startswith(start) or start.startswith(REFUSAL_TOKEN)):
-                shown = True
+                visible = True
                 yield Draft(draft)
         timings["generate"] = time.perf_counter() - clock
 
@@ -220,7 +225,9 @@ class Assistant:
             draft=draft,
             timings=timings,
             notes=notes,
-            trace=Trace(tuple(candidates), tuple(e.text for e in passages), tuple(checked), retry, tuple(final)),
+            trace=Trace(
+                tuple(candidates), tuple(e.text for e in passages), tuple(checked), retry, tuple(final), tuple(prompt)
+            ),
             searched_for=searched_for,
         )
 

@@ -85,6 +85,13 @@ class Config:
     # A long news article is ~50 kB, and the biggest of a real 607-article collection 101 kB; a file 50 times
     # that is not one article, and chunking it (a 50 MB file made 286k chunks) would swamp the index.
     max_article_bytes: int = 5_000_000
+    # An upload on the page: a long news article is ~50 kB; anything near this is not one. Gradio
+    # refuses a larger file while it streams in, not after it is stored.
+    max_upload_bytes: int = 2_000_000
+    # Rewriting a follow-up into a standalone question (rag/search/conversation.py): the tokens the
+    # model may write, and the longest line taken as a question (longer is the model rambling).
+    rewrite_max_tokens: int = 60
+    rewrite_max_chars: int = 300
 
     @classmethod
     def from_env(cls, **overrides: object) -> Config:

@@ -111,6 +111,7 @@ class Trace:
     checked: tuple[Verdict, ...] = ()  # the draft's claims as the rules judged them
     retry: str = ""  # the second draft, when the first verified nothing
     final: tuple[Verdict, ...] = ()  # what the answer was composed from
+    messages: tuple[dict[str, str], ...] = ()  # the chat messages the first draft was written from
 
 
 @dataclass(frozen=True)

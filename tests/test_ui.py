@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rag import REFUSAL, Answer, Assistant, Citation, ModelNotFoundError, QuestionError
+from rag import REFUSAL, Answer, Assistant, Citation, Config, ModelNotFoundError, QuestionError
 from rag.app.page import Library, build, parse_filters, render_answer, render_draft, render_error, render_sources, start
 
 from .conftest import SEEDS, TROOPS
@@ -149,10 +149,8 @@ def test_a_draft_streams_as_unchecked_and_the_answer_is_marked_checked():
 def test_the_server_refuses_uploads_over_the_limit_and_files_outside_its_folders(page_url):
     import httpx
 
-    from rag.app.page import MAX_UPLOAD_BYTES
-
     big = httpx.post(
-        f"{page_url}gradio_api/upload", files={"files": ("big.txt", b"x" * (MAX_UPLOAD_BYTES + 1))}, timeout=60
+        f"{page_url}gradio_api/upload", files={"files": ("big.txt", b"x" * (Config().max_upload_bytes + 1))}, timeout=60
     )
     assert big.status_code == 413, big.text
     small = httpx.post(f"{page_url}gradio_api/upload", files={"files": ("../../small.txt", b"A small article.")})

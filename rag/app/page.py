@@ -39,7 +39,6 @@ EXAMPLES = (
     "Who is the ousted president of Niger?",
     "Which country initiated the phone call between Putin and Goita?",
 )
-MAX_UPLOAD_BYTES = 2_000_000  # a long news article is ~50 kB; anything near this is not one
 CONTEXT_CHARS = 500  # article text shown on each side of a cited sentence, at most
 _MARKER = re.compile(r"\[(\d+)\]")
 
@@ -94,7 +93,13 @@ class Library:
             first = self._assistants[self._default]
             files = [Path(p) for p in paths]
             results = add_articles(
-                first.config, first.index, first.corpus_dir, files, MAX_UPLOAD_BYTES, first.embedder, progress
+                first.config,
+                first.index,
+                first.corpus_dir,
+                files,
+                self.config.max_upload_bytes,
+                first.embedder,
+                progress,
             )
             if any(r.added for r in results):
                 progress(0.95, "reloading the index")
@@ -511,7 +516,9 @@ def sources_markdown(answer: Answer) -> str:
     return "\n\n".join(rows)
 
 
-def start(page, host: str = "127.0.0.1", port: int = 7860, block: bool = True) -> str:  # type: ignore[no-untyped-def]
+def start(  # type: ignore[no-untyped-def]
+    page, host: str = "127.0.0.1", port: int = 7860, block: bool = True, max_upload_bytes: int = Config.max_upload_bytes
+) -> str:
     """Serve the page through Gradio's queue, so concurrent users wait their turn for the model
     (one generation at a time on a 2-core machine) without blocking the library or each other's pages."""
     page.queue(default_concurrency_limit=4).launch(
@@ -523,8 +530,7 @@ def start(page, host: str = "127.0.0.1", port: int = 7860, block: bool = True) -
         css=CSS,
         head=HEAD,
         footer_links=["api"],
-        # Gradio's own limit, so a larger upload is refused while it streams in, not after it is stored.
-        max_file_size=MAX_UPLOAD_BYTES,
+        max_file_size=max_upload_bytes,
     )
     return f"http://{host}:{port}/"
 
@@ -533,7 +539,7 @@ def launch(config: Config, host: str = "127.0.0.1", port: int = 7860) -> None:
     library = Library(config)
     # Load the model and pre-fill the prompt prefix before the first visitor asks.
     library.assistant().warm_up()
-    start(build(library), host, port)
+    start(build(library), host, port, max_upload_bytes=config.max_upload_bytes)
 
 
 __all__ = ["RagError", "build", "launch", "start"]

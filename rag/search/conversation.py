@@ -25,6 +25,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from ..config import Config
 from ..text import terms, words
 
 # Words that point back into the conversation; a question holding one cannot stand alone.
@@ -35,8 +36,6 @@ _REFERRING = frozenset(
 # Openings that continue the previous question rather than start a new one.
 _CONTINUES = re.compile(r"^\s*(?:and|but|or|so|also|plus|then|what about|how about|and what about)\b", re.IGNORECASE)
 _LEADING_JOIN = re.compile(r"^\s*(?:and|but|or|so|also|plus|then)\b[\s,]*", re.IGNORECASE)
-_MAX_REWRITE_CHARS = 300
-_MAX_REWRITE_TOKENS = 60
 
 _INSTRUCTION = (
     "Rewrite the follow-up question as one standalone question that can be understood without the "
@@ -95,18 +94,25 @@ def stands_alone(question: str) -> bool:
     return len(set(terms(question))) >= 2
 
 
-def standalone_question(question: str, history: Sequence[Turn], generator: TextGenerator | None) -> Rewrite:
-    """The follow-up `question` as a standalone question, using `history` (oldest first)."""
+def standalone_question(
+    question: str,
+    history: Sequence[Turn],
+    generator: TextGenerator | None,
+    max_tokens: int = Config.rewrite_max_tokens,
+    max_chars: int = Config.rewrite_max_chars,
+) -> Rewrite:
+    """The follow-up `question` as a standalone question, using `history` (oldest first); the model
+    writes at most `max_tokens`, and a line longer than `max_chars` is not taken as a question."""
     question = " ".join(question.split())
     previous = [t for t in history if t.question.strip()]
     if not previous or stands_alone(question):
         return Rewrite(question, "as asked")
     if generator is not None:
         try:
-            draft = "".join(generator.stream(rewrite_messages(question, previous), _MAX_REWRITE_TOKENS))
+            draft = "".join(generator.stream(rewrite_messages(question, previous), max_tokens))
         except Exception:  # noqa: BLE001 - a failed rewrite must not cost the user their answer
             draft = ""
-        candidate = _clean(draft)
+        candidate = _clean(draft, max_chars)
         if candidate and is_faithful(candidate, question, previous):
             return Rewrite(candidate, "model")
     return Rewrite(combine(previous[-1].question, question), "combined")
@@ -146,12 +152,12 @@ def combine(previous: str, question: str) -> str:
     return f"{head}, and {tail}?"
 
 
-def _clean(draft: str) -> str:
+def _clean(draft: str, max_chars: int) -> str:
     """The model's first line, without a label or quotes; empty when it is not a plausible question."""
     line = next((x for x in draft.strip().splitlines() if x.strip()), "").strip()
     line = re.sub(r"^(?:standalone question|question|rewritten question)\s*:\s*", "", line, flags=re.IGNORECASE)
     line = line.strip().strip("\"'“”‘’").strip()
-    if not line.endswith("?") or len(line) > _MAX_REWRITE_CHARS or re.search(r"\[\d+\]", line):
+    if not line.endswith("?") or len(line) > max_chars or re.search(r"\[\d+\]", line):
         return ""
     return line
 

@@ -13,6 +13,7 @@ from ..config import Config
 from ..index.embed import Embedder
 from ..index.store import DocumentRecord, StoredIndex
 from ..text import terms
+from ..timing import timed
 from ..types import Chunk, Hit, Span
 from .keyword import KeywordIndex
 
@@ -89,18 +90,32 @@ class Retriever:
         dense = self._dense(query, self.config.candidates, allowed)
         return [self._hit(i, s, {"dense": r}) for r, (i, s) in enumerate(dense[:k])]
 
-    def candidates(self, question: str, filters: Filters | None = None, query: np.ndarray | None = None) -> list[Hit]:
+    def candidates(
+        self,
+        question: str,
+        filters: Filters | None = None,
+        query: np.ndarray | None = None,
+        timings: dict[str, float] | None = None,
+    ) -> list[Hit]:
         """Every chunk the dense and keyword searches found for `question`, fused into one ranking
-        with their best sentences, best first: what `diversify` picks the passages from."""
-        allowed = self._allowed(filters)
+        with their best sentences, best first: what `diversify` picks the passages from. Each
+        stage's seconds are added to `timings` ("retrieve.dense", ...), for the benchmarks."""
+        timings = {} if timings is None else timings
+        with timed(timings, "retrieve.filters"):
+            allowed = self._allowed(filters)
         if allowed is not None and not len(allowed):
             return []
         n = self.config.candidates
-        keyword = self.keyword.search(question, n, allowed)
-        query = self.embedder.embed([question])[0] if query is None else query
-        dense = self._dense(query, n, allowed)
-        matches = self._best_sentences(question, query, list(dict.fromkeys(i for i, _ in dense + keyword)))
-        return self._fuse({"dense": dense, "keyword": keyword, "sentence": by_best_sentence(matches)}, matches)
+        with timed(timings, "retrieve.keyword"):
+            keyword = self.keyword.search(question, n, allowed)
+        with timed(timings, "retrieve.embed"):
+            query = self.embedder.embed([question])[0] if query is None else query
+        with timed(timings, "retrieve.dense"):
+            dense = self._dense(query, n, allowed)
+        with timed(timings, "retrieve.sentences"):
+            matches = self._best_sentences(question, query, list(dict.fromkeys(i for i, _ in dense + keyword)))
+        with timed(timings, "retrieve.fusion"):
+            return self._fuse({"dense": dense, "keyword": keyword, "sentence": by_best_sentence(matches)}, matches)
 
     def _allowed(self, filters: Filters | None) -> np.ndarray | None:
         return admitted_chunks(self.index.documents, filters) if filters else None
