@@ -6,6 +6,7 @@ import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from .search.evidence import evidence_pool
 from .search.focus import focus
 from .search.reference import article_reference
 from .search.retrieve import Filters, Retriever
+from .search.when import Window, time_window
 from .text import about, names, numbers
 from .timing import timed
 from .types import Answer, Citation, Draft, Evidence, Searching, Trace
@@ -43,6 +45,25 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _JOINS = "and|but|while|whereas|also"  # words that join a claim to the one before it
 _LEADING_JOIN = re.compile(rf"^(?:{_JOINS})\b[\s,]*", re.IGNORECASE)
 _STANDS_ALONE = re.compile(rf"^(?:(?:{_JOINS}|or)\b|[A-Z0-9])")  # a list item or a new subject
+
+
+AskedOn = date | datetime | str | None  # a date, or an ISO string ("2022-11-04"); None is today
+
+
+def asked_day(asked_on: AskedOn) -> date:
+    """The day a question is asked, from what a caller passed."""
+    if asked_on is None:
+        return date.today()
+    if isinstance(asked_on, datetime):
+        return asked_on.date()
+    if isinstance(asked_on, date):
+        return asked_on
+    if isinstance(asked_on, str):
+        try:
+            return datetime.fromisoformat(asked_on.strip()).date()
+        except ValueError:
+            pass
+    raise QuestionError(f"asked_on must be a date or an ISO date such as 2022-11-04, not {asked_on!r}")
 
 
 def clean_question(question: object, max_chars: int) -> str:
@@ -127,10 +148,14 @@ class Assistant:
         filters: Filters | None = None,
         top_k: int | None = None,
         history: Sequence[Turn] = (),
+        *,
+        asked_on: AskedOn = None,
     ) -> Answer:
         """The verified answer; `history` holds the earlier turns of a conversation, so a follow-up
-        ("and which of them revoked agreements?") is understood."""
-        *_, final = self.stream(question, filters, top_k, history)
+        ("and which of them revoked agreements?") is understood. `asked_on` is the day the question
+        is asked (default today): nothing published after it is used, and its time words ("this
+        week", "in January") count from it."""
+        *_, final = self.stream(question, filters, top_k, history, asked_on=asked_on)
         if not isinstance(final, Answer):
             raise TypeError("the answer stream ended without an Answer")
         return final
@@ -141,10 +166,13 @@ class Assistant:
         filters: Filters | None = None,
         top_k: int | None = None,
         history: Sequence[Turn] = (),
+        *,
+        asked_on: AskedOn = None,
     ) -> Iterator[Event]:
         """Yield `Searching` when a follow-up was rewritten into a standalone question, the model's
         draft as it is written (`Draft` pieces), then the verified `Answer`."""
         asked = question = clean_question(question, self.config.max_question_chars)
+        day = asked_day(asked_on)
         searched_for = ""
         if history:
             rewrite = standalone_question(
@@ -153,6 +181,8 @@ class Assistant:
             if rewrite.changed:
                 question = searched_for = rewrite.question
                 yield Searching(question)
+        filters = (filters or Filters()).asked_on(day.isoformat())
+        window, weight = self._window(question, day)
         searchable = (
             (s, d.date) for s, d in self.index.documents.items() if not filters or filters.admits_article(s, d.date)
         )
@@ -161,14 +191,14 @@ class Assistant:
             # "According to the November piece, ...": that article is searched and cited, and the
             # date words, which no article's text holds, are not searched for or checked.
             if not reference.sources:
-                yield Answer(asked, reference.none_found(), False, searched_for=searched_for)
+                yield Answer(asked, reference.none_found(), False, searched_for=searched_for, window=window)
                 return
             question, filters = reference.question, replace(filters or Filters(), sources=reference.sources)
         timings: dict[str, float] = {}
         with timed(timings, "retrieve"):
             with timed(timings, "retrieve.embed"):
                 query = self.embedder.embed([question])[0]
-            candidates = self.retriever.candidates(question, filters, query, timings)
+            candidates = self.retriever.candidates(question, filters, query, timings, window, weight)
             with timed(timings, "retrieve.mmr"):
                 hits = self.retriever.diversify(candidates, top_k or self.config.top_k)
             # An article edited or deleted since indexing would be cited at offsets that now hold other
@@ -177,7 +207,7 @@ class Assistant:
             notes = (stale_note(stale),) if stale else ()
             hits = [h for h in hits if h.chunk.source not in stale]
         if not hits:
-            yield Answer(asked, REFUSAL, False, timings=timings, notes=notes, searched_for=searched_for)
+            yield Answer(asked, REFUSAL, False, timings=timings, notes=notes, searched_for=searched_for, window=window)
             return
         with timed(timings, "focus"):
             # The model reads a few sentences of the passages; verification and recovery may cite from
@@ -229,7 +259,18 @@ class Assistant:
                 tuple(candidates), tuple(e.text for e in passages), tuple(checked), retry, tuple(final), tuple(prompt)
             ),
             searched_for=searched_for,
+            window=window,
         )
+
+    def _window(self, question: str, day: date) -> tuple[Window, float]:
+        """The days the question's time words point at and the weight of the preference for them;
+        with no time words, the recent days (`TimeWords.recency_weight`, 0 for none)."""
+        settings = self.config.time
+        window = time_window(question, day, settings)
+        if window.words:
+            return window, settings.window_weight
+        recent = Window(date.fromordinal(day.toordinal() - settings.recent_days + 1), day, "")
+        return (recent, settings.recency_weight) if settings.recency_weight > 0 else (window, 0.0)
 
     def _verify(self, draft: str, question: str, pool: list[Evidence], passages: list[Evidence]) -> list[Verdict]:
         if is_refusal(draft):
@@ -368,11 +409,16 @@ def default_assistant(config: Config) -> Assistant:
     return Assistant(config)
 
 
-def answer(question: str, config: Config | None = None, filters: Filters | None = None) -> Answer:
-    """Answer a question from the articles, with citations; `answered` is False when they don't say."""
-    return default_assistant(config or Config.from_env()).ask(question, filters)
+def answer(
+    question: str, config: Config | None = None, filters: Filters | None = None, *, asked_on: AskedOn = None
+) -> Answer:
+    """Answer a question from the articles, with citations; `answered` is False when they don't say.
+    `asked_on` (default today): nothing published after it is used, and "this week" counts from it."""
+    return default_assistant(config or Config.from_env()).ask(question, filters, asked_on=asked_on)
 
 
-def stream_answer(question: str, config: Config | None = None, filters: Filters | None = None) -> Iterator[Event]:
+def stream_answer(
+    question: str, config: Config | None = None, filters: Filters | None = None, *, asked_on: AskedOn = None
+) -> Iterator[Event]:
     """Yield the draft as it is generated (`Draft` pieces), then the final verified `Answer`."""
-    return default_assistant(config or Config.from_env()).stream(question, filters)
+    return default_assistant(config or Config.from_env()).stream(question, filters, asked_on=asked_on)

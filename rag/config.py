@@ -30,6 +30,40 @@ class Grounding:
 
 
 @dataclass(frozen=True)
+class TimeWords:
+    """How a question's time words and the day it was asked shape retrieval (rag/search/when.py).
+
+    Nothing dated after the asking day is searched or cited. A window the time words set ("this week") is a
+    preference, not a wall: its articles are searched on their own as well, and that search's ranking is one more
+    vote in the fusion (`window_weight`). A wall would hide the answer whenever an article reports an event days
+    after it, or a question's "last week" is the article's own."""
+
+    # "recently", "lately", "latest", "most recent", "newest": the days ending on the asking day.
+    recent_days: int = 30
+    # "this week" is the rolling week ending on the asking day, "last week" the one before it.
+    week_days: int = 7
+    # Added on both sides of every window: an article is dated the day it was published, often a day after (or,
+    # across time zones, before) the event.
+    slack_days: int = 1
+    # A year bounds only the start: what a year is asked about is reported after it ends.
+    open_years: bool = True
+    # The vote of the search inside the window the question's time words set, against the whole collection's
+    # (dense, keyword and best-sentence lists, fused): 1.0 counts it as much as the whole collection's.
+    window_weight: float = 1.0
+    # A question with no time words prefers the `recent_days` before it was asked with this weight (0: no
+    # preference).
+    recency_weight: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.recent_days < 1 or self.week_days < 1:
+            raise ValueError("TimeWords: recent_days and week_days must be at least 1")
+        if self.slack_days < 0:
+            raise ValueError("TimeWords: slack_days cannot be negative")
+        if self.window_weight < 0 or self.recency_weight < 0:
+            raise ValueError("TimeWords: the weights cannot be negative")
+
+
+@dataclass(frozen=True)
 class Config:
     # The article folder. None: the folder the index was built from (its manifest records it), or
     # seeds/ for a new index, so opening an index never re-syncs it with another folder.
@@ -57,6 +91,10 @@ class Config:
     embed_precision: str = "auto"
     chunk_chars: int = 450  # two or three news sentences: small enough to cite, big enough to embed
     chunk_overlap: int = 1  # sentences shared by neighbouring chunks, so no fact is cut in two
+    # Embed each chunk after its article's title (rag.index.embed.Embedder.embed_chunks); changing it rebuilds the
+    # index. Off: on realnews it lost gold evidence (candidates 51 -> 49, sentences read 34 -> 30 of 71), as many
+    # pages there are digests ("5 things to know ...") whose one title spans several stories.
+    title_context: bool = False
     # Up to this many vectors the index is exact (flat); above it, IVF: 200k x 384 floats is ~300 MB,
     # and an exact search over it takes ~80 ms per question on 2 cores (IVF, nprobe 32: ~3 ms).
     exact_index_limit: int = 200_000
@@ -81,6 +119,7 @@ class Config:
     mmr_lambda: float = 0.75  # 1.0 is pure relevance; lower trades relevance for variety
 
     grounding: Grounding = field(default_factory=Grounding)
+    time: TimeWords = field(default_factory=TimeWords)
     max_question_chars: int = 2000
     # A long news article is ~50 kB, and the biggest of a real 607-article collection 101 kB; a file 50 times
     # that is not one article, and chunking it (a 50 MB file made 286k chunks) would swamp the index.

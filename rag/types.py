@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .grounding.verify import Verdict
+    from .search.when import Window
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,7 @@ class Article:
     body_start: int
     date: str | None
     sha256: str
+    title: str | None = None  # its first line, when that line reads as a headline (rag.index.load.headline)
 
 
 @dataclass(frozen=True)
@@ -126,3 +128,6 @@ class Answer:
     trace: Trace = field(default_factory=Trace)
     searched_for: str = ""  # the standalone question a follow-up was rewritten into, if it was
     timings: dict[str, float] = field(default_factory=dict)
+    # The days the question's time words pointed at, relative to the day it was asked (`window.words` is ""
+    # when it had none; `window.end` is then the asking day, after which nothing is used).
+    window: Window | None = None

@@ -22,6 +22,7 @@ from rag.index.embed import Embedder
 from rag.index.ingest import settings_for
 from rag.index.store import StoredIndex, current_generation
 from rag.search.retrieve import Retriever
+from rag.types import Chunk, Span
 
 NEW_ARTICLE = (
     " date 2024-02-01 The port of Cotonou in Benin reopened its northern terminal on Monday. "
@@ -281,3 +282,15 @@ def test_the_same_articles_in_a_moved_folder_are_taken_as_the_index_folder(
     # Deleting an article from the index's own folder removes it, as it should.
     (moved / "cotonou.txt").unlink()
     assert build_index(replace(corpus, corpus_dir=None), embedder=embedder).removed == ("cotonou.txt",)
+
+
+def test_a_chunk_is_embedded_after_its_article_title(embedder):
+    text = "The firm said about 900 jobs would go by March. Staff were told on Friday."
+    spans = (Span(0, 47), Span(48, len(text)))
+    chunk = Chunk(0, "a.txt", None, 0, len(text), text, spans)
+    plain, _ = embedder.embed_chunks([chunk])
+    titled, sentences = embedder.embed_chunks([chunk], context={"a.txt": "Brewery to close its Leeds plant"})
+    question = embedder.embed(["Why is a brewery in Leeds cutting jobs?"])[0]
+    assert float(titled[0] @ question) > float(plain[0] @ question) + 0.05
+    # The title's own tokens go into no sentence's vector: each sentence still gets one, of the model's size.
+    assert sentences[0].shape == (2, embedder.dimension)

@@ -6,7 +6,7 @@ import pytest
 from rag.config import Config
 from rag.errors import ArticleError
 from rag.index.chunk import chunk_article
-from rag.index.load import load_articles, parse_article, read_text
+from rag.index.load import headline, load_articles, parse_article, read_text
 
 from .conftest import SEEDS
 
@@ -186,3 +186,24 @@ def test_the_size_limit_is_a_setting(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert "over the limit of 5,000,000 bytes" in str(load_articles(tmp_path, LIMIT)[1][0])
     monkeypatch.setenv("RAG_MAX_ARTICLE_BYTES", "1234")
     assert Config.from_env().max_article_bytes == 1234
+
+
+@pytest.mark.parametrize(
+    ("body", "title"),
+    [
+        ("Dockers strike in Rotterdam\n\nThe strike ended on Tuesday.", "Dockers strike in Rotterdam"),
+        ("Dockers strike in Rotterdam  \n   \nThe strike ended.", "Dockers strike in Rotterdam"),
+        # A lede paragraph set apart by a blank line is not a title.
+        ("The dock workers' strike in Rotterdam ended on Tuesday after " + "talks " * 30 + "\n\nMore.", None),
+        ("The strike ended on Tuesday.\nShips sailed again.", None),  # runs on: text, not a title
+        ("Only one line", None),
+        ("A headline\n\n", None),  # nothing after it
+    ],
+)
+def test_a_short_first_line_over_a_blank_line_is_the_title(body, title):
+    assert headline(body) == title
+
+
+def test_the_title_follows_the_date_header():
+    article = parse_article("a.txt", b" date 2022-11-04 Strike ends in Rotterdam\n\nThe strike ended on Tuesday.")
+    assert (article.date, article.title) == ("2022-11-04", "Strike ends in Rotterdam")

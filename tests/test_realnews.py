@@ -19,6 +19,9 @@ REALNEWS = ROOT.parent / "shared" / "realnews"
 # Questions from two weeks, each answered from one article, and one the collection does not answer;
 # the slice adds other pages as distractors. (The whole collection's misses are in the README.)
 ASKED = ("20221111_2", "20221104_26", "20221202_7")
+# A "this week" question whose topic other weeks' articles share: the slice holds those too.
+WEEK = "20221111_9"
+SAME_TOPIC = "listeria"
 DISTRACTORS = 30
 
 
@@ -28,10 +31,14 @@ def realnews(tmp_path_factory: pytest.TempPathFactory, assistant: Assistant) -> 
         if os.environ.get("CI"):
             pytest.fail(f"{REALNEWS} is missing: CI must have shared/ beside the clone")
         pytest.skip("no shared/realnews beside this checkout")
-    questions = {q.id: q for q in load_questions(REALNEWS / "questions.jsonl") if q.id in ASKED}
+    questions = {q.id: q for q in load_questions(REALNEWS / "questions.jsonl") if q.id in {*ASKED, WEEK}}
     articles = sorted((REALNEWS / "articles").glob("*.txt"))
     evidence = [q.evidence for q in questions.values() if q.evidence]
-    wanted = [a for a in articles if any(e in a.read_text(encoding="utf-8") for e in evidence)]
+    wanted = [
+        a
+        for a in articles
+        if any(e in a.read_text(encoding="utf-8") for e in evidence) or SAME_TOPIC in a.read_text(encoding="utf-8")
+    ]
     home = tmp_path_factory.mktemp("realnews")
     corpus = home / "articles"
     corpus.mkdir()
@@ -45,8 +52,38 @@ def realnews(tmp_path_factory: pytest.TempPathFactory, assistant: Assistant) -> 
 def test_a_real_question_is_answered_from_its_article_among_other_outlets(realnews, qid):
     assistant, questions = realnews
     question = questions[qid]
-    result = judge(question, assistant.ask(question.question), 0.0)
+    result = judge(question, assistant.ask(question.question, asked_on=question.asked_on), 0.0)
     assert result.correct, result.answer
     for c in result.answer.citations:
         assert assistant.article_text(c.source)[c.start : c.end] == c.text
         assert Path(assistant.corpus_dir / c.source).read_text(encoding="utf-8")[c.start : c.end] == c.text
+
+
+def test_this_week_picks_that_week_s_article_over_another_week_s_on_the_same_topic(realnews):
+    assistant, questions = realnews
+    question = questions[WEEK]
+    other_weeks = {s for s, d in assistant.index.documents.items() if SAME_TOPIC in assistant.article_text(s)}
+    assert len({assistant.index.documents[s].date[:7] for s in other_weeks}) >= 2  # the slice holds both
+    answer = assistant.ask(question.question, asked_on=question.asked_on)
+    assert answer.window is not None and answer.window.words == "this week"
+    assert judge(question, answer, 0.0).correct, answer
+    assert all(c.date and c.date[:7] == question.asked_on[:7] for c in answer.citations)
+
+
+@pytest.mark.parametrize(("asked_on", "food"), [("2022-11-10", "deli"), ("2022-07-08", "ice cream")])
+def test_the_same_question_asked_in_another_week_is_answered_from_that_week(realnews, asked_on, food):
+    assistant, _ = realnews
+    answer = assistant.ask("Which food was linked to a listeria outbreak this week?", asked_on=asked_on)
+    assert answer.answered and food in answer.text.lower(), answer.text
+    assert all(c.date and c.date[:7] == asked_on[:7] for c in answer.citations)
+
+
+def test_nothing_published_after_the_asking_day_is_searched_or_cited(realnews):
+    assistant, questions = realnews
+    question = questions[WEEK]
+    before = "2022-08-01"  # after the other weeks' articles on the topic, before the asked week's
+    answer = assistant.ask(question.question, asked_on=before)
+    assert answer.trace.candidates or not answer.answered
+    assert all(h.chunk.date is None or h.chunk.date <= before for h in answer.trace.candidates)
+    assert all(c.date is None or c.date <= before for c in answer.citations)
+    assert not judge(question, answer, 0.0).correct  # that week's answer was not yet published

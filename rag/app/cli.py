@@ -30,6 +30,12 @@ IndexOption = Annotated[Path | None, typer.Option("--index-dir", help="Index fol
 CorpusOption = Annotated[
     Path | None, typer.Option("--corpus", help="Folder of articles to index and ask [default: the index's own].")
 ]
+AskedOnOption = Annotated[
+    str | None,
+    typer.Option(
+        "--asked-on", help="The day the question is asked, YYYY-MM-DD: nothing later is used [default: today]."
+    ),
+]
 ThreadsOption = Annotated[int | None, typer.Option("--threads", help="CPU threads for generation.")]
 BackendOption = Annotated[
     str | None, typer.Option("--backend", help="'llama' (in process, default) or 'openai' (an HTTP server).")
@@ -118,6 +124,7 @@ def ask(
     date_from: Annotated[str | None, typer.Option("--from", help="Only articles dated on or after YYYY-MM-DD.")] = None,
     date_to: Annotated[str | None, typer.Option("--to", help="Only articles dated on or before YYYY-MM-DD.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
+    asked_on: AskedOnOption = None,
     backend: BackendOption = None,
     server_url: ServerUrlOption = None,
 ) -> None:
@@ -130,7 +137,7 @@ def ask(
         assistant = Assistant(config)
         final: Answer | None = None
         live = sys.stderr.isatty() and not as_json
-        for item in assistant.stream(question, filters):
+        for item in assistant.stream(question, filters, asked_on=asked_on):
             if isinstance(item, Answer):
                 final = item
             elif live:
@@ -150,6 +157,8 @@ def ask(
 def _print_answer(answer: Answer) -> None:
     if answer.searched_for:
         typer.secho(f"(searched for: {answer.searched_for})", dim=True, err=True)
+    if answer.window and answer.window.words:
+        typer.secho(f"({answer.window.describe()})", dim=True, err=True)
     typer.echo(answer.text)
     for note in answer.notes:
         typer.secho(f"note: {note}", fg="yellow", err=True)
@@ -162,6 +171,7 @@ def chat(
     model: ModelOption = None,
     index_dir: IndexOption = None,
     threads: ThreadsOption = None,
+    asked_on: AskedOnOption = None,
     backend: BackendOption = None,
     server_url: ServerUrlOption = None,
 ) -> None:
@@ -176,7 +186,7 @@ def chat(
         assistant = Assistant(config)
         while question := _read_question(sys.stdin.isatty()):
             try:
-                answer = assistant.ask(question, history=history)
+                answer = assistant.ask(question, history=history, asked_on=asked_on)
             except QuestionError as exc:
                 typer.secho(f"error: {exc}", fg="red", err=True)
                 continue
@@ -201,6 +211,12 @@ def _answer_json(answer: Answer) -> dict[str, object]:
         "answered": answer.answered,
         "citations": [asdict(c) for c in answer.citations],
         "notes": list(answer.notes),
+        "window": answer.window
+        and {
+            "start": answer.window.start and answer.window.start.isoformat(),
+            "end": answer.window.end.isoformat(),
+            "words": answer.window.words,
+        },
         "timings": answer.timings,
     }
 

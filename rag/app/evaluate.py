@@ -28,6 +28,7 @@ class Question:
     forbid: tuple[str, ...] = ()
     evidence: str | None = None
     unanswerable: bool = False
+    asked_on: str | None = None  # the day it was asked (YYYY-MM-DD); None: today
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ def load_questions(path: Path) -> list[Question]:
                     forbid=tuple(row.get("forbid", ())),
                     evidence=row.get("evidence"),
                     unanswerable=bool(row.get("unanswerable", False)),
+                    asked_on=row.get("asked_on"),
                 )
             )
     return rows
@@ -102,7 +104,7 @@ def run(assistant: Assistant, questions: list[Question], progress: bool = False)
     results = []
     for question in tqdm(questions, desc="answering", unit="question", disable=not progress):
         start = time.perf_counter()
-        answer = assistant.ask(question.question)
+        answer = assistant.ask(question.question, asked_on=question.asked_on)
         results.append(judge(question, answer, time.perf_counter() - start))
     return results
 

@@ -377,6 +377,8 @@ def build(assistant: Assistant | Library):  # type: ignore[no-untyped-def]
                 if isinstance(item, Searching):
                     read_as = f'<div class="read-as">Searched for: “{html.escape(item.question)}”</div>'
                 elif isinstance(item, Answer):
+                    if item.window and item.window.words:
+                        read_as += f'<div class="read-as">{html.escape(item.window.describe())}</div>'
                     chat[-1] = {"role": "assistant", "content": read_as + render_answer(item, turn)}
                     duplicates = {s: d.duplicates for s, d in chosen.index.documents.items()}
                     panel = render_sources(item, turn, chosen.article_text, duplicates)

@@ -11,6 +11,7 @@ rebuilds it rather than mixing vectors.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -105,17 +106,25 @@ class Embedder:
             rows = [e.vector for e in self._encode(texts, bar)]
         return np.ascontiguousarray(np.stack(rows), dtype="float32")
 
-    def embed_chunks(self, chunks: list[Chunk], progress: bool = False) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    def embed_chunks(
+        self, chunks: list[Chunk], progress: bool = False, context: Mapping[str, str] | None = None
+    ) -> tuple[np.ndarray, dict[int, np.ndarray]]:
         """Chunk vectors, and for each chunk a vector per sentence pooled from the chunk's own token
-        vectors ("late chunking"): sentences embedded in their context, for no extra model pass."""
+        vectors ("late chunking"): sentences embedded in their context, for no extra model pass.
+        `context` maps an article to a line read before each of its chunks (its title): a passage deep
+        in an article ("the company said 11,000 jobs go") does not name what its article is about, and
+        its headline does. The line's own tokens are pooled into no sentence."""
+        context = context or {}
         vectors, sentences = [], {}
         with tqdm(total=len(chunks), desc="embedding", unit="chunk", disable=not progress) as bar:
             # Token vectors are ~100x the size of a chunk vector: pool them a bounded batch at a time.
             for at in range(0, len(chunks), _POOL_BATCH):
                 batch = chunks[at : at + _POOL_BATCH]
-                for chunk, encoded in zip(batch, self._encode([c.text for c in batch], bar), strict=True):
+                lead = [f"{context[c.source]}\n" if context.get(c.source) else "" for c in batch]
+                texts = [before + c.text for before, c in zip(lead, batch, strict=True)]
+                for chunk, before, encoded in zip(batch, lead, self._encode(texts, bar), strict=True):
                     vectors.append(encoded.vector)
-                    sentences[chunk.id] = _pool_sentences(chunk, encoded)
+                    sentences[chunk.id] = _pool_sentences(chunk, encoded, len(before))
         if not vectors:
             return np.zeros((0, self.dimension), dtype="float32"), {}
         return np.ascontiguousarray(np.stack(vectors), dtype="float32"), sentences
@@ -135,9 +144,11 @@ class Embedder:
         return out  # type: ignore[return-value]
 
 
-def _pool_sentences(chunk: Chunk, encoded: Encoded) -> np.ndarray:
-    starts = np.array([a for a, _ in encoded.offsets]) + chunk.start
-    ends = np.array([b for _, b in encoded.offsets]) + chunk.start
+def _pool_sentences(chunk: Chunk, encoded: Encoded, lead: int = 0) -> np.ndarray:
+    """A vector per sentence of the chunk, from the token vectors of a text that is `lead` characters of
+    context followed by the chunk's text."""
+    starts = np.array([a for a, _ in encoded.offsets]) + chunk.start - lead
+    ends = np.array([b for _, b in encoded.offsets]) + chunk.start - lead
     real = ends > starts  # special tokens have empty spans
     rows = []
     for sentence in chunk.sentences:

@@ -47,6 +47,7 @@ def settings_for(config: Config) -> IndexSettings:
         chunk_overlap=config.chunk_overlap,
         splitter=SPLITTER,
         safety=SAFETY_RULES,
+        context="title" if config.title_context else "",
     )
 
 
@@ -143,7 +144,8 @@ def _update_index(
                 article.source, article.sha256, article.date, tuple(c.id for c in pieces)
             )
         log(f"embedding {len(new_chunks)} chunks from {len(fresh)} articles")
-        embedded, sentence_vectors = embedder.embed_chunks(new_chunks, progress=progress)
+        titles = {a.source: a.title for a in fresh if a.title} if settings.context == "title" else {}
+        embedded, sentence_vectors = embedder.embed_chunks(new_chunks, progress=progress, context=titles)
         vectors.add_with_ids(embedded, np.array([c.id for c in new_chunks], dtype="int64"))
         sentences = sentences.with_added(sentence_vectors)
         chunks.update({c.id: c for c in new_chunks})

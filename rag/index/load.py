@@ -13,6 +13,9 @@ from ..types import Article
 # The seed files open with " date 2023-11-11 " and the text follows on the same line. Matched from a position
 # (the start, or just after a UTF-8 byte-order mark), so no \A: it would not match after the mark.
 _DATE_HEADER = re.compile(r"\s*date\s+(\d{4}-\d{2}-\d{2})\s+")
+# A headline is one line over a blank line, and short: a lede paragraph set apart the same way runs to hundreds of
+# characters (news headlines run to about 60-110).
+TITLE_MAX_CHARS = 150
 # open() keeps a UTF-8 byte-order mark as this character; the body starts after it.
 _UTF8_MARK = "\ufeff"
 # A file that opens with one of these marks is in that encoding. The UTF-32-LE mark begins with the UTF-16-LE
@@ -63,13 +66,27 @@ def parse_article(source: str, data: bytes) -> Article:
     if not text[after_mark:].strip():
         raise ArticleError(f"{source}: the file is empty")
     match = _DATE_HEADER.match(text, after_mark)
+    body_start = match.end() if match else after_mark
     return Article(
         source=source,
         text=text,
-        body_start=match.end() if match else after_mark,
+        body_start=body_start,
         date=match.group(1) if match else None,
         sha256=hashlib.sha256(data).hexdigest(),
+        title=headline(text[body_start:]),
     )
+
+
+def headline(body: str) -> str | None:
+    """The article's title: its first line, when a blank line and more text follow it and it is at most
+    `TITLE_MAX_CHARS` long. A first paragraph set apart by a blank line is a lede, not a title, and is rejected by
+    its length; a first line that runs on into the next line is the text itself."""
+    first, _, rest = body.partition("\n")
+    blank, _, after = rest.partition("\n")
+    first = " ".join(first.split())
+    if not first or blank.strip() or not after.strip():
+        return None
+    return first if len(first) <= TITLE_MAX_CHARS else None
 
 
 def _read_bytes(path: Path) -> bytes:

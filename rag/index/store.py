@@ -58,6 +58,7 @@ class IndexSettings:
     chunk_overlap: int
     splitter: str = "pysbd"  # the sentence splitter before it was recorded
     safety: str = "1"  # rag.index.safety.RULES, which sentences chunks leave out ("1": before it was recorded)
+    context: str = ""  # what is read before each chunk when it is embedded: "title", or "" (none)
 
 
 @dataclass(frozen=True)

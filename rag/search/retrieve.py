@@ -5,7 +5,7 @@ two overlapping chunks, the same story from two outlets) do not crowd the eviden
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -16,6 +16,7 @@ from ..text import terms
 from ..timing import timed
 from ..types import Chunk, Hit, Span
 from .keyword import KeywordIndex
+from .when import Window
 
 MODES = ("hybrid", "dense", "keyword")
 Ranked = list[tuple[int, float]]  # (chunk id, score), best first
@@ -23,11 +24,16 @@ Ranked = list[tuple[int, float]]  # (chunk id, score), best first
 
 @dataclass(frozen=True)
 class Filters:
-    """Restrict retrieval to some article files and/or a date range (inclusive, YYYY-MM-DD)."""
+    """Restrict retrieval to some article files and/or a date range (inclusive, YYYY-MM-DD).
+
+    A date range admits only dated articles. `until`, the day the question was asked, is a bound of another kind:
+    nothing published after it is searched or cited, but an undated article (a page saved without its date) is
+    admitted, as nothing shows it came later."""
 
     sources: tuple[str, ...] = ()
     date_from: str | None = None
     date_to: str | None = None
+    until: str | None = None
 
     def admits(self, chunk: Chunk) -> bool:
         return self.admits_article(chunk.source, chunk.date)
@@ -39,10 +45,26 @@ class Filters:
             return False
         if self.date_from and date < self.date_from:  # type: ignore[operator]
             return False
+        if self.until and date is not None and date > self.until:
+            return False
         return not (self.date_to and date > self.date_to)  # type: ignore[operator]
 
+    def asked_on(self, day: str) -> Filters:
+        """These filters with nothing published after the day the question is asked."""
+        return replace(self, until=min(self.until or day, day))
+
+    def within(self, window: Window) -> Filters:
+        """These filters narrowed to a window's days (which admit dated articles only)."""
+        start = window.start.isoformat() if window.start else None
+        end = window.end.isoformat()
+        return replace(
+            self,
+            date_from=max(filter(None, (self.date_from, start)), default=None),
+            date_to=min(filter(None, (self.date_to, end))),
+        )
+
     def __bool__(self) -> bool:
-        return bool(self.sources or self.date_from or self.date_to)
+        return bool(self.sources or self.date_from or self.date_to or self.until)
 
 
 @dataclass(frozen=True)
@@ -65,6 +87,7 @@ class Retriever:
         self.embedder = embedder
         self.config = config
         self.keyword = KeywordIndex(list(index.chunks.values()))
+        self.newest = max((d.date for d in index.documents.values() if d.date), default=None)
 
     def search(
         self,
@@ -96,11 +119,24 @@ class Retriever:
         filters: Filters | None = None,
         query: np.ndarray | None = None,
         timings: dict[str, float] | None = None,
+        prefer: Window | None = None,
+        prefer_weight: float = 0.0,
     ) -> list[Hit]:
         """Every chunk the dense and keyword searches found for `question`, fused into one ranking
-        with their best sentences, best first: what `diversify` picks the passages from. Each
-        stage's seconds are added to `timings` ("retrieve.dense", ...), for the benchmarks."""
+        with their best sentences, best first: what `diversify` picks the passages from. With a
+        window to `prefer`, the window's articles are searched on their own too, and that ranking
+        is added with `prefer_weight` (`prefer_window`). Each stage's seconds are added to
+        `timings` ("retrieve.dense", ...), for the benchmarks."""
         timings = {} if timings is None else timings
+        whole = self._fused(question, filters, query, timings)
+        if prefer is None or prefer_weight <= 0:
+            return whole
+        inside = self._fused(question, (filters or Filters()).within(prefer), query, timings)
+        return prefer_window(whole, inside, prefer_weight)
+
+    def _fused(
+        self, question: str, filters: Filters | None, query: np.ndarray | None, timings: dict[str, float]
+    ) -> list[Hit]:
         with timed(timings, "retrieve.filters"):
             allowed = self._allowed(filters)
         if allowed is not None and not len(allowed):
@@ -118,7 +154,12 @@ class Retriever:
             return self._fuse({"dense": dense, "keyword": keyword, "sentence": by_best_sentence(matches)}, matches)
 
     def _allowed(self, filters: Filters | None) -> np.ndarray | None:
-        return admitted_chunks(self.index.documents, filters) if filters else None
+        if not filters:
+            return None
+        only_until = not (filters.sources or filters.date_from or filters.date_to)
+        if only_until and (self.newest is None or self.newest <= (filters.until or self.newest)):
+            return None  # asked after the newest article: every chunk is admitted, so none is listed
+        return admitted_chunks(self.index.documents, filters)
 
     def _dense(self, query: np.ndarray, n: int, allowed: np.ndarray | None) -> Ranked:
         import faiss
@@ -215,6 +256,25 @@ def admitted_chunks(documents: Mapping[str, DocumentRecord], filters: Filters) -
     (benchmarks/bench_retrieval.py measures this way)."""
     named = (documents[s] for s in filters.sources if s in documents) if filters.sources else documents.values()
     return np.array([i for d in named if filters.admits_article(d.source, d.date) for i in d.chunk_ids], dtype="int64")
+
+
+def prefer_window(whole: list[Hit], inside: list[Hit], weight: float) -> list[Hit]:
+    """One ranking from the whole collection's and a time window's own: a chunk's score is its
+    score in the whole collection plus `weight` times its score among the window's articles.
+
+    A question about "this week" is one of many on its topic across the weeks: its week's
+    article may rank below older ones in the whole collection, or not among its candidates at
+    all, and the window's own search finds it. Articles outside the window are not removed (an
+    event is often reported days later, and a question may repeat an article's own "last week"):
+    a strong match outside can still outrank a weak one inside."""
+    scores: dict[int, float] = {}
+    found: dict[int, Hit] = {}
+    for hits, factor in ((whole, 1.0), (inside, weight)):
+        for hit in hits:
+            scores[hit.chunk.id] = scores.get(hit.chunk.id, 0.0) + factor * hit.score
+            found.setdefault(hit.chunk.id, hit)
+    ranked = sorted(scores, key=lambda i: -scores[i])
+    return [replace(found[i], score=scores[i]) for i in ranked]
 
 
 def by_best_sentence(matches: dict[int, SentenceMatch]) -> Ranked:
