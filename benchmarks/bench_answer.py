@@ -11,6 +11,8 @@ For each model (each in its own subprocess, so peak RSS is per model) it measure
 
     .venv/bin/python benchmarks/bench_answer.py                      # both models, all dev questions
     .venv/bin/python benchmarks/bench_answer.py --model qwen2.5-0.5b --limit 3 --repeat 1
+    .venv/bin/python benchmarks/bench_answer.py --model qwen2.5-1.5b --questions ../shared/realnews/questions.jsonl \
+        --corpus ../shared/realnews/articles --index-dir /tmp/rn-index --repeat 1     # a real collection
 """
 
 from __future__ import annotations
@@ -100,14 +102,15 @@ def grade(item: dict[str, Any], text: str, answered: bool) -> bool:
     return answered and all(hit(p) for p in item.get("expect", [])) and not any(hit(p) for p in item.get("forbid", []))
 
 
-def run_pipeline(assistant: Any, perf: Perf, question: str) -> dict[str, Any]:
+def run_pipeline(assistant: Any, perf: Perf, question: dict[str, Any]) -> dict[str, Any]:
+    """One question (a line of a question file: its "question" and, if it has one, its "asked_on")."""
     from rag import Answer
 
     perf.reset()
     start = time.perf_counter()
     first_shown = None
     final = None
-    for item in assistant.stream(question):
+    for item in assistant.stream(question["question"], asked_on=question.get("asked_on")):
         if first_shown is None:
             first_shown = time.perf_counter() - start
         if isinstance(item, Answer):
@@ -183,7 +186,7 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
         import torch
 
         torch.set_num_threads(args.torch_threads)
-    overrides: dict[str, object] = {"model": args.model}
+    overrides: dict[str, object] = {"model": args.model, "corpus_dir": args.corpus, "index_dir": args.index_dir}
     if args.threads:
         overrides["threads"] = args.threads
     cfg = Config.from_env(**overrides)
@@ -202,7 +205,7 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     # The first question of the process: the fixed prefix is not in the KV cache yet. It is the
     # last question, so the measured passes (which start with the first) never find their whole
     # prompt already cached.
-    result["cold"] = run_pipeline(assistant, perf, questions[-1]["question"])
+    result["cold"] = run_pipeline(assistant, perf, questions[-1])
 
     pipeline: list[dict[str, Any]] = []
     bare: list[dict[str, Any]] = []
@@ -215,7 +218,7 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
         for phase in phases:
             for i, q in enumerate(questions):
                 if phase == "pipeline":
-                    run = run_pipeline(assistant, perf, q["question"])
+                    run = run_pipeline(assistant, perf, q)
                     run["correct"] = grade(q, run["text"], run["answered"])
                     first.setdefault(i, run)
                     run["same_retrieval"] = run["hit_ids"] == first[i]["hit_ids"]
@@ -478,6 +481,10 @@ def main() -> None:
     parser.add_argument("--model", default=MODELS, help=f"comma-separated catalogue names or GGUF files ({MODELS})")
     parser.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS, help="dev questions (jsonl)")
     parser.add_argument("--limit", type=int, default=None, help="only the first N questions")
+    parser.add_argument(
+        "--corpus", type=Path, default=None, help="article folder, indexed first (default: the index's own)"
+    )
+    parser.add_argument("--index-dir", type=Path, default=None, help="index folder (default: index/)")
     parser.add_argument("--repeat", type=int, default=2, help="passes over the questions per mode")
     parser.add_argument("--threads", type=int, default=None, help="llama.cpp threads (default: Config)")
     parser.add_argument(
@@ -503,6 +510,8 @@ def main() -> None:
             "models": args.model,
             "questions": args.questions,
             "limit": args.limit,
+            "corpus": args.corpus or "the index's own",
+            "index": args.index_dir or "index/",
             "repeat": args.repeat,
             "threads": args.threads or "Config",
             "torch threads": args.torch_threads or "torch default",
@@ -516,6 +525,8 @@ def main() -> None:
         for flag, value in (
             ("--questions", args.questions),
             ("--limit", args.limit),
+            ("--corpus", args.corpus),
+            ("--index-dir", args.index_dir),
             ("--repeat", args.repeat),
             ("--threads", args.threads),
             ("--torch-threads", args.torch_threads),

@@ -67,3 +67,27 @@ def test_an_index_is_opened_with_its_own_folder_and_never_emptied_by_another(tmp
     assert "removed 0" in again.stdout and "unchanged 1" in again.stdout
     other = rag("index", str(ROOT / "seeds"), "--index-dir", index_dir)
     assert other.returncode == 2 and "would remove" in other.stderr and "Traceback" not in other.stderr
+
+
+def test_ask_on_a_day_before_every_article_cites_none_of_them(seed_config, assistant):
+    result = rag(
+        "ask", "--json", "--asked-on", "2023-08-01", "Which countries had troops in Niger?", config=seed_config
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["answered"] is False and data["citations"] == []
+    assert data["window"]["end"] == "2023-08-01"
+
+
+def test_ask_shows_the_window_its_time_words_set(seed_config, assistant):
+    result = rag(
+        "ask", "--asked-on", "2023-08-17", "What did the bloc's leaders approve last week?", config=seed_config
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Preferring articles from 2023-08-03 to 2023-08-11 (“last week”)" in result.stderr
+    assert "standby force" in result.stdout  # reported after the week it happened: a preference, not a wall
+
+
+def test_an_asked_on_that_is_not_a_date_is_a_clear_error(seed_config, assistant):
+    result = rag("ask", "--asked-on", "last Friday", "Who is the ousted president of Niger?", config=seed_config)
+    assert result.returncode == 2 and "asked_on" in result.stderr and "Traceback" not in result.stderr
