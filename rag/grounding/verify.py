@@ -178,8 +178,10 @@ def verify_claim(
     if not supporting:
         return Verdict(claim, Status.UNSUPPORTED, rules=tuple(r.__name__ for r in rules if r.__name__ in decisive))
     meaning = dict(zip(supporting, similarity(f"{question} {claim.text}", [e.text for e in supporting]), strict=True))
-    # Full support first; then the sentence the model pointed at; then the closest in meaning.
-    supporting.sort(key=lambda e: (-round(coverage(new, e.terms), 2), e not in pointed, -meaning[e]))
+    # Full support first; then the sentence the model pointed at; then those it read (the ones retrieval ranked best
+    # for the question, where a short claim such as a name is stated by many sentences of the long pages); then the
+    # closest in meaning.
+    supporting.sort(key=lambda e: (-round(coverage(new, e.terms), 2), e not in pointed, e.number is None, -meaning[e]))
     best = supporting[0]
     chosen = [best]
     # The same fact in another outlet is cited too, when it answers the question about as well.
