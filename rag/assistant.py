@@ -207,7 +207,9 @@ class Assistant:
             notes = (stale_note(stale),) if stale else ()
             hits = [h for h in hits if h.chunk.source not in stale]
         if not hits:
-            yield Answer(asked, REFUSAL, False, timings=timings, notes=notes, searched_for=searched_for, window=window)
+            yield Answer(
+                asked, refusal(window), False, timings=timings, notes=notes, searched_for=searched_for, window=window
+            )
             return
         with timed(timings, "focus"):
             # The model reads a few sentences of the passages; verification and recovery may cite from
@@ -248,7 +250,7 @@ class Assistant:
         timings["verify"] = time.perf_counter() - clock - timings.get("retry", 0.0)
         yield Answer(
             question=asked,
-            text=text or REFUSAL,
+            text=text or refusal(window),
             answered=bool(citations),
             citations=citations,
             passages=tuple(hits),
@@ -324,6 +326,14 @@ class Assistant:
         timings["retry"] = time.perf_counter() - clock
         retried = self._verify(retry, question, pool, narrowed)
         return [replace(v, rules=(*v.rules, RETRIED)) for v in retried], retry
+
+
+def refusal(window: Window) -> str:
+    """The refusal; when the question's time words set a window, it says that those days' articles were searched
+    (first, and then the others), so the reader knows the question was read for its time."""
+    if not window.words:
+        return REFUSAL
+    return f"The articles don't say: neither those {window.days()} (“{window.words}”) nor any other."
 
 
 def stale_note(sources: list[str]) -> str:

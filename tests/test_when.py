@@ -106,3 +106,11 @@ def test_asked_on_takes_a_date_or_an_iso_string(given, expected):
 def test_asked_on_that_is_not_a_date_is_a_clear_error(given):
     with pytest.raises(QuestionError, match="asked_on"):
         asked_day(given)
+
+
+def test_a_refusal_says_which_days_were_searched_first():
+    from rag.assistant import REFUSAL, refusal
+
+    assert refusal(Window(None, FRIDAY, "")) == REFUSAL
+    said = refusal(time_window("Who resigned last week?", FRIDAY))
+    assert said == "The articles don't say: neither those from 2022-10-21 to 2022-10-29 (“last week”) nor any other."

@@ -75,10 +75,13 @@ class Window:
         if self.start is not None and self.start > self.end:
             raise ValueError(f"Window: start {self.start} is after end {self.end}")
 
+    def days(self) -> str:
+        """ "from 2023-01-02 to 2023-01-08", or "up to 2023-01-08" when it has no start."""
+        return f"up to {self.end}" if self.start is None else f"from {self.start} to {self.end}"
+
     def describe(self) -> str:
         """What the page and the CLI say of it: "Preferring articles from 2023-01-02 to 2023-01-08 (“this week”)"."""
-        days = f"up to {self.end.isoformat()}" if self.start is None else f"from {self.start} to {self.end}"
-        return f"Preferring articles {days} (“{self.words}”)" if self.words else f"Articles up to {self.end}"
+        return f"Preferring articles {self.days()} (“{self.words}”)" if self.words else f"Articles up to {self.end}"
 
     def admits(self, day: str | None) -> bool:
         """Whether an article dated `day` (ISO "YYYY-MM-DD", or None when undated) falls in the window.
