@@ -35,6 +35,7 @@ from .search.focus import focus
 from .search.reference import article_reference
 from .search.retrieve import Filters, Retriever
 from .search.when import Window, time_window
+from .search.when import warm_up as warm_up_time_words
 from .text import about, names, numbers
 from .timing import timed
 from .types import Answer, Citation, Draft, Evidence, Searching, Trace
@@ -128,9 +129,10 @@ class Assistant:
 
     def warm_up(self) -> None:
         """Load the model and run the fixed prompt prefix through it once, so the first user does
-        not wait for either (the prefix then stays in the KV cache)."""
+        not wait for either (the prefix then stays in the KV cache); and load the date parser's data."""
         for _ in self.generator.stream(build_messages("warm-up", []), 1):
             pass
+        warm_up_time_words()
 
     def reload(self) -> None:
         """Pick up an index that was updated after this assistant was made."""
@@ -183,9 +185,7 @@ class Assistant:
                 yield Searching(question)
         filters = (filters or Filters()).asked_on(day.isoformat())
         window, weight = self._window(question, day)
-        searchable = (
-            (s, d.date) for s, d in self.index.documents.items() if not filters or filters.admits_article(s, d.date)
-        )
+        searchable = ((s, d.date) for s, d in self.index.documents.items() if filters.admits_article(s, d.date))
         reference = article_reference(question, searchable)
         if reference:
             # "According to the November piece, ...": that article is searched and cited, and the
@@ -193,7 +193,7 @@ class Assistant:
             if not reference.sources:
                 yield Answer(asked, reference.none_found(), False, searched_for=searched_for, window=window)
                 return
-            question, filters = reference.question, replace(filters or Filters(), sources=reference.sources)
+            question, filters = reference.question, replace(filters, sources=reference.sources)
         timings: dict[str, float] = {}
         with timed(timings, "retrieve"):
             with timed(timings, "retrieve.embed"):

@@ -93,7 +93,7 @@ class Config:
     chunk_overlap: int = 1  # sentences shared by neighbouring chunks, so no fact is cut in two
     # Embed each chunk after its article's title (rag.index.embed.Embedder.embed_chunks); changing it rebuilds the
     # index. Off: on realnews it lost gold evidence (candidates 51 -> 49, sentences read 34 -> 30 of 71), as many
-    # pages there are digests ("5 things to know ...") whose one title spans several stories.
+    # pages there are digests whose one title spans several stories.
     title_context: bool = False
     # Up to this many vectors the index is exact (flat); above it, IVF: 200k x 384 floats is ~300 MB,
     # and an exact search over it takes ~80 ms per question on 2 cores (IVF, nprobe 32: ~3 ms).

@@ -112,7 +112,7 @@ class Embedder:
         """Chunk vectors, and for each chunk a vector per sentence pooled from the chunk's own token
         vectors ("late chunking"): sentences embedded in their context, for no extra model pass.
         `context` maps an article to a line read before each of its chunks (its title): a passage deep
-        in an article ("the company said 11,000 jobs go") does not name what its article is about, and
+        in an article ("the firm said 900 jobs would go") does not name what its article is about, and
         its headline does. The line's own tokens are pooled into no sentence."""
         context = context or {}
         vectors, sentences = [], {}

@@ -157,7 +157,7 @@ class Retriever:
         if not filters:
             return None
         only_until = not (filters.sources or filters.date_from or filters.date_to)
-        if only_until and (self.newest is None or self.newest <= (filters.until or self.newest)):
+        if only_until and (self.newest is None or self.newest <= filters.until):  # type: ignore[operator]
             return None  # asked after the newest article: every chunk is admitted, so none is listed
         return admitted_chunks(self.index.documents, filters)
 

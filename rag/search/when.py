@@ -9,8 +9,8 @@ reads is matched here.
 The ranges:
 
 - a day ("yesterday", "on Monday", "last Tuesday", "on November 3", "3 days ago") is that day;
-- "this week" is the rolling `week_days` days ending on the asking day (a weekly quiz is published at the end of the
-  week it asks about, so the calendar week would cut its first days off); "last week" is the `week_days` before
+- "this week" is the rolling `week_days` days ending on the asking day (asked on a Tuesday, "this week" means the days
+  just past, which a calendar week starting on Monday would cut off); "last week" is the `week_days` before
   those, "two weeks ago" the ones before those, and "the past week" is "this week";
 - "the past N days/weeks/months" is that many days, ending on the asking day;
 - a month ("this month", "last month", "in January", "in November 2022") is that whole calendar month;
@@ -82,16 +82,6 @@ class Window:
     def describe(self) -> str:
         """What the page and the CLI say of it: "Preferring articles from 2023-01-02 to 2023-01-08 (“this week”)"."""
         return f"Preferring articles {self.days()} (“{self.words}”)" if self.words else f"Articles up to {self.end}"
-
-    def admits(self, day: str | None) -> bool:
-        """Whether an article dated `day` (ISO "YYYY-MM-DD", or None when undated) falls in the window.
-
-        An undated article is admitted only when the window has no lower bound: its date cannot be shown to be
-        in a range that has one."""
-        if day is None:
-            return self.start is None
-        published = date.fromisoformat(day)
-        return (self.start is None or self.start <= published) and published <= self.end
 
 
 _MONTHS = {m.lower() for m in calendar.month_name[1:]} | {a.lower() for a in calendar.month_abbr[1:]} | {"sept"}
