@@ -10,21 +10,13 @@ from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 
-from .config import Config, Grounding
+from .config import Config
 from .errors import QuestionError
 from .generate.llama import Generator, load_generator
+from .grounding.compose import compose, quote_headless
 from .grounding.prompt import REFUSAL_TOKEN, build_messages
-from .grounding.verify import (
-    Claim,
-    Status,
-    Verdict,
-    check_rule_names,
-    is_refusal,
-    parse_claims,
-    prompt_sentences,
-    strongest_sentences,
-    verify_claim,
-)
+from .grounding.recover import recover
+from .grounding.verify import Status, Verdict, check_rule_names, prompt_sentences, verify_draft
 from .index.articles import ArticleFiles
 from .index.embed import Embedder
 from .index.ingest import settings_for, update_index
@@ -36,16 +28,12 @@ from .search.reference import article_reference
 from .search.retrieve import Filters, Retriever
 from .search.when import Window, time_window
 from .search.when import warm_up as warm_up_time_words
-from .text import about, names, numbers
 from .timing import timed
-from .types import Answer, Citation, Draft, Evidence, Searching, Trace
+from .types import Answer, Draft, Evidence, Searching, Trace
 
 Event = Searching | Draft | Answer  # what Assistant.stream yields
 REFUSAL = "The articles don't say."
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_JOINS = "and|but|while|whereas|also"  # words that join a claim to the one before it
-_LEADING_JOIN = re.compile(rf"^(?:{_JOINS})\b[\s,]*", re.IGNORECASE)
-_STANDS_ALONE = re.compile(rf"^(?:(?:{_JOINS}|or)\b|[A-Z0-9])")  # a list item or a new subject
 
 
 AskedOn = date | datetime | str | None  # a date, or an ISO string ("2022-11-04"); None is today
@@ -185,8 +173,8 @@ class Assistant:
                 yield Searching(question)
         filters = (filters or Filters()).asked_on(day.isoformat())
         window, weight = self._window(question, day)
-        searchable = ((s, d.date) for s, d in self.index.documents.items() if filters.admits_article(s, d.date))
-        reference = article_reference(question, searchable)
+        articles = self.retriever.articles(filters)
+        reference = article_reference(question, ((s, d.date) for s, d in articles.items()))
         if reference:
             # "According to the November piece, ...": that article is searched and cited, and the
             # date words, which no article's text holds, are not searched for or checked.
@@ -194,6 +182,7 @@ class Assistant:
                 yield Answer(asked, reference.none_found(), False, searched_for=searched_for, window=window)
                 return
             question, filters = reference.question, replace(filters, sources=reference.sources)
+            articles = self.retriever.articles(filters)
         timings: dict[str, float] = {}
         with timed(timings, "retrieve"):
             with timed(timings, "retrieve.embed"):
@@ -217,7 +206,7 @@ class Assistant:
             shown = focus(
                 question, query, hits, self.index.sentences.of, self.config.prompt_sentences, self.config.rrf_k
             )
-            pool = evidence_pool(hits, self.index, shown, filters, self.config.grounding)
+            pool = evidence_pool(hits, self.index, shown, articles, self.config.grounding)
             fresh = {source for source in {e.source for e in pool} if self.articles.unchanged(source)}
             pool = [e for e in pool if e.source in fresh]
             passages = prompt_sentences(pool)
@@ -244,7 +233,12 @@ class Assistant:
         checked = verdicts = self._verify(draft, question, pool, passages)
         retry = ""
         if not any(v.status == Status.SUPPORTED for v in verdicts):
-            verdicts, retry = self._recover(question, verdicts, pool, timings)
+
+            def write(messages: list[dict[str, str]]) -> str:
+                with timed(timings, "retry"):  # the second generation, apart from verification's own time
+                    return "".join(self.generator.stream(messages, self.config.max_answer_tokens))
+
+            verdicts, retry = recover(question, verdicts, pool, self.config.grounding, write, self._verify)
         final = quote_headless(verdicts, pool, question, self.config.grounding)
         text, citations = compose(final)
         timings["verify"] = time.perf_counter() - clock - timings.get("retry", 0.0)
@@ -274,58 +268,12 @@ class Assistant:
         recent = Window(date.fromordinal(day.toordinal() - settings.recent_days + 1), day, "")
         return (recent, settings.recency_weight) if settings.recency_weight > 0 else (window, 0.0)
 
-    def _verify(self, draft: str, question: str, pool: list[Evidence], passages: list[Evidence]) -> list[Verdict]:
-        if is_refusal(draft):
-            return []
-        verdicts = []
-        for claim in parse_claims(draft):
-            pointed = frozenset(passages[n - 1] for n in claim.cited if 1 <= n <= len(passages))
-            verdicts.append(verify_claim(claim, question, pool, self.config.grounding, self._similarity, pointed))
-        return verdicts
+    def _verify(self, draft: str, question: str, pool: list[Evidence], shown: list[Evidence]) -> list[Verdict]:
+        return verify_draft(draft, question, pool, shown, self.config.grounding, self._similarity)
 
     def _similarity(self, query: str, texts: list[str]) -> list[float]:
         vectors = self.embedder.embed([query, *texts])
         return [float(x) for x in vectors[1:] @ vectors[0]]
-
-    def _recover(
-        self, question: str, verdicts: list[Verdict], pool: list[Evidence], timings: dict[str, float]
-    ) -> tuple[list[Verdict], str]:
-        """Nothing verified. When the model answered but only restated the question, or refused
-        while a sentence matches the question strongly, it may have missed the evidence among the
-        passages: ask again with only the best sentences, the one it pointed at first. Returns the
-        verdicts of the second draft and the draft. (Quoting the pointed-at sentence when the retry
-        still verified nothing let 4 wrong answers in for 1 right one over realnews and the seed
-        sets, measured with rag eval --explain, so it was removed.)"""
-        limits = self.config.grounding
-        restated = [v for v in verdicts if v.status == Status.RESTATES_QUESTION]
-        pointed = {n for v in restated for n in v.claim.cited}
-        # The numbers the small model cites are often one off: a neighbour of a cited sentence that
-        # holds at least half of what the claim restated counts as pointed at too.
-        for v in restated:
-            near = [e for e in pool if e.number is not None and any(abs(e.number - n) <= 1 for n in v.claim.cited)]
-            pointed |= {
-                e.number for score, e in strongest_sentences(v.claim.text, near, 1) if score >= limits.quote_match
-            }
-        # Only sentences about what the question names may be shown again.
-        named = names(question)
-        pool = [e for e in pool if about(e, named)]
-        # The pointed-at sentence goes first only when it holds more than half of the question's words.
-        pointed_at = [
-            e
-            for score, e in strongest_sentences(question, [e for e in pool if e.number in pointed], 1)
-            if score > limits.quote_match
-        ]
-        strongest = strongest_sentences(question, pool, 3)
-        if not pointed_at and not (strongest and strongest[0][0] >= limits.strong_match):
-            return [], ""
-        clock = time.perf_counter()
-        narrowed = pointed_at + [e for score, e in strongest if score >= limits.quote_match and e not in pointed_at]
-        narrowed = narrowed[:3]
-        prompt = build_messages(question, [e.text for e in narrowed])
-        retry = "".join(self.generator.stream(prompt, self.config.max_answer_tokens))
-        timings["retry"] = time.perf_counter() - clock
-        retried = self._verify(retry, question, pool, narrowed)
-        return [replace(v, rules=(*v.rules, RETRIED)) for v in retried], retry
 
 
 def refusal(window: Window) -> str:
@@ -339,78 +287,6 @@ def refusal(window: Window) -> str:
 def stale_note(sources: list[str]) -> str:
     named = ", ".join(sources[:3]) + (f" and {len(sources) - 3} more" if len(sources) > 3 else "")
     return f"Left out {len(sources)} article(s) changed on disk since they were indexed ({named}); run: rag index"
-
-
-# What changed a verdict after the rules had judged the draft, as recorded in Verdict.rules.
-RETRIED = "retried_on_the_best_sentences"
-QUOTED_HEADLESS = "quoted_the_sentence_of_a_headless_claim"
-DROPPED_HEADLESS = "dropped_a_headless_claim"
-
-
-def quoted(evidence: Evidence, rule: str) -> Verdict:
-    claim = Claim(f"The articles say: “{evidence.text}”", (), opens_sentence=True)
-    return Verdict(claim, Status.SUPPORTED, (evidence,), rules=(rule,))
-
-
-def quote_headless(
-    verdicts: list[Verdict], pool: list[Evidence], question: str, limits: Grounding | None = None
-) -> list[Verdict]:
-    """A claim that goes on a sentence whose first claim was dropped ("Spain and Portugal [1]
-    revoked the treaty [2]") would say, alone, what the articles do not: who did it.
-    The article sentence about the question's names that holds most of its words (and all its
-    numbers) is quoted instead, or the claim is dropped. A list item ("and Germany [2]") or a new
-    subject stands alone, and what follows it in the sentence stands on it."""
-    limits = limits or Grounding()
-    named = names(question)
-    kept: list[Verdict] = []
-    headless = False
-    for verdict in verdicts:
-        if verdict.claim.opens_sentence:
-            headless = verdict.status == Status.UNSUPPORTED
-        elif headless and verdict.status == Status.SUPPORTED:
-            if _STANDS_ALONE.match(verdict.claim.text):
-                headless = False
-            else:
-                candidates = [e for e in pool if about(e, named) and numbers(verdict.claim.text) <= e.numbers]
-                best = strongest_sentences(verdict.claim.text, candidates, 1)
-                if best and best[0][0] >= limits.quote_match:
-                    verdict = quoted(best[0][1], QUOTED_HEADLESS)
-                else:
-                    verdict = replace(verdict, status=Status.UNSUPPORTED, rules=(DROPPED_HEADLESS,))
-        if verdict not in kept:
-            kept.append(verdict)
-    return kept
-
-
-def compose(verdicts: list[Verdict]) -> tuple[str, tuple[Citation, ...]]:
-    """The verified claims as one text with citation numbers in order of first use. A claim that
-    only restates the question stays as connecting text (it asserts nothing new); an unsupported
-    one is dropped."""
-    if not any(v.status == Status.SUPPORTED for v in verdicts):
-        return "", ()
-    numbering: dict[tuple[str, int], Citation] = {}
-    parts = []
-    for verdict in verdicts:
-        if verdict.status == Status.UNSUPPORTED:
-            continue
-        markers = []
-        for e in verdict.evidence:
-            key = (e.source, e.start)
-            if key not in numbering:
-                numbering[key] = Citation(len(numbering) + 1, e.source, e.date, e.start, e.end, e.text)
-            markers.append(f"[{numbering[key].n}]")
-        claim = verdict.claim.text
-        if not parts:
-            claim = _LEADING_JOIN.sub("", claim)
-        if not parts or verdict.claim.opens_sentence:
-            claim = claim[:1].upper() + claim[1:]
-            if parts and not re.search(r"[.!?]$", parts[-1]):
-                parts[-1] += "."
-        parts.append(f"{claim} {''.join(markers)}".strip())
-    text = " ".join(parts)
-    if not re.search(r"[.!?][”\"]?\s*(?:\[\d+\])*$", text):
-        text += "."
-    return text, tuple(numbering.values())
 
 
 @lru_cache(maxsize=4)

@@ -4,8 +4,8 @@ from dataclasses import replace
 
 import pytest
 
-from rag.assistant import compose, quote_headless
 from rag.config import Grounding
+from rag.grounding.compose import compose, quote_headless
 from rag.grounding.verify import (
     Check,
     Claim,

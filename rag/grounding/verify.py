@@ -193,6 +193,20 @@ def verify_claim(
     return Verdict(claim, Status.SUPPORTED, tuple(chosen))
 
 
+def verify_draft(
+    draft: str, question: str, pool: list[Evidence], shown: list[Evidence], limits: Grounding, similarity: Similarity
+) -> list[Verdict]:
+    """Each claim of the draft, judged against `pool`; `shown` are the sentences the draft was written
+    from, in prompt order, which its citation numbers point at. A refusal has no claims."""
+    if is_refusal(draft):
+        return []
+    verdicts = []
+    for claim in parse_claims(draft):
+        pointed = frozenset(shown[n - 1] for n in claim.cited if 1 <= n <= len(shown))
+        verdicts.append(verify_claim(claim, question, pool, limits, similarity, pointed))
+    return verdicts
+
+
 def claim_content(claim: str, question: str) -> set[str]:
     """The content a claim must find in a sentence: what it adds to the question. When all it adds
     is a "not" ("The council did not approve it" to "Did the council approve it?"), that is the whole

@@ -4,25 +4,25 @@ came from (and of the same story from other outlets), each with what its article
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Container
 from dataclasses import replace
 
 from ..config import Grounding
 from ..index.store import StoredIndex
 from ..text import content_terms, names, numbers
 from ..types import Evidence, Hit
-from .retrieve import Filters
 
 
 def evidence_pool(
     hits: list[Hit],
     index: StoredIndex,
     shown: list[tuple[str, int]] | None = None,
-    filters: Filters | None = None,
+    admitted: Container[str] | None = None,
     limits: Grounding | None = None,
 ) -> list[Evidence]:
     """Every sentence of the articles the passages came from, and of the articles linked to them as
-    the same story from another outlet, so a fact can be cited wherever it is stated (but never
-    from an article the filters keep out). The sentences the model is shown, given as (source,
+    the same story from another outlet, so a fact can be cited wherever it is stated (but only from
+    the `admitted` articles, `Retriever.articles`, when given). The sentences the model is shown, given as (source,
     start) in prompt order (by default every sentence of the passages, in rank order), are numbered."""
     if shown is None:
         shown = [(hit.chunk.source, span.start) for hit in hits for span, text in hit.chunk.sentence_texts()]
@@ -33,8 +33,7 @@ def evidence_pool(
     for hit in hits:
         record = index.documents.get(hit.chunk.source)
         for source in (hit.chunk.source, *(record.duplicates if record else ())):
-            admitted = not filters or filters.admits_article(source, index.documents[source].date)
-            if admitted and source not in sources:
+            if (admitted is None or source in admitted) and source not in sources:
                 sources.append(source)
     pool: list[Evidence] = []
     for source in sources:

@@ -153,13 +153,22 @@ class Retriever:
         with timed(timings, "retrieve.fusion"):
             return self._fuse({"dense": dense, "keyword": keyword, "sentence": by_best_sentence(matches)}, matches)
 
-    def _allowed(self, filters: Filters | None) -> np.ndarray | None:
+    def articles(self, filters: Filters | None) -> Mapping[str, DocumentRecord]:
+        """The articles a question with these filters may search and cite: the one place filters are
+        applied (retrieval's chunk ids, the evidence pool and article references all come from it)."""
+        if self._admits_all(filters):
+            return self.index.documents
+        return admitted_articles(self.index.documents, filters)  # type: ignore[arg-type]
+
+    def _admits_all(self, filters: Filters | None) -> bool:
         if not filters:
-            return None
+            return True
         only_until = not (filters.sources or filters.date_from or filters.date_to)
-        if only_until and (self.newest is None or self.newest <= filters.until):  # type: ignore[operator]
-            return None  # asked after the newest article: every chunk is admitted, so none is listed
-        return admitted_chunks(self.index.documents, filters)
+        # Asked after the newest article: every article is admitted, so none is listed.
+        return only_until and (self.newest is None or self.newest <= filters.until)  # type: ignore[operator]
+
+    def _allowed(self, filters: Filters | None) -> np.ndarray | None:
+        return None if self._admits_all(filters) else admitted_chunks(self.index.documents, filters)  # type: ignore[arg-type]
 
     def _dense(self, query: np.ndarray, n: int, allowed: np.ndarray | None) -> Ranked:
         import faiss
@@ -250,12 +259,18 @@ class Retriever:
         return Hit(chunk, score, ranks.get("dense"), ranks.get("keyword"), ranks.get("sentence"), match and match.span)
 
 
+def admitted_articles(documents: Mapping[str, DocumentRecord], filters: Filters) -> dict[str, DocumentRecord]:
+    """The articles the filters admit; named sources are looked up, not searched for."""
+    named = (documents[s] for s in filters.sources if s in documents) if filters.sources else documents.values()
+    return {d.source: d for d in named if filters.admits_article(d.source, d.date)}
+
+
 def admitted_chunks(documents: Mapping[str, DocumentRecord], filters: Filters) -> np.ndarray:
     """The ids of the chunks the filters admit, found article by article: a chunk has its article's
     source and date, and at a million chunks a pass over every chunk took ~100 ms a question
     (benchmarks/bench_retrieval.py measures this way)."""
-    named = (documents[s] for s in filters.sources if s in documents) if filters.sources else documents.values()
-    return np.array([i for d in named if filters.admits_article(d.source, d.date) for i in d.chunk_ids], dtype="int64")
+    admitted = admitted_articles(documents, filters).values()
+    return np.array([i for d in admitted for i in d.chunk_ids], dtype="int64")
 
 
 def prefer_window(whole: list[Hit], inside: list[Hit], weight: float) -> list[Hit]:
