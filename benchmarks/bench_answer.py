@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -91,26 +90,15 @@ def common_prefix(a: list[int], b: list[int]) -> int:
     return n
 
 
-def grade(item: dict[str, Any], text: str, answered: bool) -> bool:
-    """The dev set's own rule: every `expect` matches, no `forbid` does; unanswerable -> a refusal."""
-    if item.get("unanswerable"):
-        return not answered
-
-    def hit(pattern: str) -> bool:
-        return re.search(rf"\b(?:{pattern})\b", text, re.IGNORECASE) is not None
-
-    return answered and all(hit(p) for p in item.get("expect", [])) and not any(hit(p) for p in item.get("forbid", []))
-
-
-def run_pipeline(assistant: Any, perf: Perf, question: dict[str, Any]) -> dict[str, Any]:
-    """One question (a line of a question file: its "question" and, if it has one, its "asked_on")."""
+def run_pipeline(assistant: Any, perf: Perf, question: Any) -> dict[str, Any]:
+    """One question of a question file (`rag.app.evaluate.Question`), asked on its day."""
     from rag import Answer
 
     perf.reset()
     start = time.perf_counter()
     first_shown = None
     final = None
-    for item in assistant.stream(question["question"], asked_on=question.get("asked_on")):
+    for item in assistant.stream(question.question, asked_on=question.asked_on):
         if first_shown is None:
             first_shown = time.perf_counter() - start
         if isinstance(item, Answer):
@@ -177,9 +165,10 @@ def sweep(path: Path, cfg: Any, prompts: list[list[dict[str, str]]], combos: lis
 
 def worker(args: argparse.Namespace) -> dict[str, Any]:
     from rag import Assistant, Config
+    from rag.app.evaluate import is_correct, load_questions
     from rag.generate.catalogue import resolve
 
-    questions = load_questions(args.questions, args.limit)
+    questions = load_questions(args.questions)[: args.limit or None]
     if len(questions) < 2:
         raise SystemExit("need at least 2 questions: one question asked twice in a row is answered from the KV cache")
     if args.torch_threads:
@@ -219,7 +208,7 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
             for i, q in enumerate(questions):
                 if phase == "pipeline":
                     run = run_pipeline(assistant, perf, q)
-                    run["correct"] = grade(q, run["text"], run["answered"])
+                    run["correct"] = is_correct(q, run["text"], run["answered"])
                     first.setdefault(i, run)
                     run["same_retrieval"] = run["hit_ids"] == first[i]["hit_ids"]
                     pipeline.append({"q": i, **run})
@@ -245,12 +234,6 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
         prompts = messages[: args.sweep_questions]
         result["sweep"] = sweep(resolve(cfg.model, cfg.models_dir), cfg, prompts, combos)
     return result
-
-
-def load_questions(path: Path, limit: int | None) -> list[dict[str, Any]]:
-    with open(path, encoding="utf-8") as handle:
-        items = [json.loads(line) for line in handle if line.strip()]
-    return items[:limit] if limit else items
 
 
 # --- parent: run the workers, print the tables -----------------------------------------------------

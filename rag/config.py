@@ -127,6 +127,8 @@ class Config:
     # An upload on the page: a long news article is ~50 kB; anything near this is not one. Gradio
     # refuses a larger file while it streams in, not after it is stored.
     max_upload_bytes: int = 2_000_000
+    # The page shows a cited sentence inside its paragraph, with at most this much article text on each side.
+    context_chars: int = 500
     # Rewriting a follow-up into a standalone question (rag/search/conversation.py): the tokens the
     # model may write, and the longest line taken as a question (longer is the model rambling).
     rewrite_max_tokens: int = 60

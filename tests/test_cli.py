@@ -91,3 +91,19 @@ def test_ask_shows_the_window_its_time_words_set(seed_config, assistant):
 def test_an_asked_on_that_is_not_a_date_is_a_clear_error(seed_config, assistant):
     result = rag("ask", "--asked-on", "last Friday", "Who is the ousted president of Niger?", config=seed_config)
     assert result.returncode == 2 and "asked_on" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_eval_saves_each_judged_answer_with_its_citations(tmp_path, seed_config, assistant):
+    questions = tmp_path / "q.jsonl"
+    lines = [
+        {"id": "troops", "question": "Which countries had troops in Niger?", "expect": ["italy"]},
+        {"id": "gdp", "question": "What was Niger's GDP in 2022?", "unanswerable": True, "asked_on": "2023-08-20"},
+    ]
+    questions.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    saved = tmp_path / "answers.jsonl"
+    result = rag("eval", str(questions), "--save", str(saved), config=seed_config)
+    assert result.returncode == 0, result.stderr
+    troops, gdp = (json.loads(line) for line in saved.read_text(encoding="utf-8").splitlines())
+    assert troops["id"] == "troops" and troops["correct"] and "Italy" in troops["text"]
+    assert any("Italy" in c["text"] for c in troops["citations"])
+    assert gdp["asked_on"] == "2023-08-20" and gdp["correct"] and not gdp["answered"]

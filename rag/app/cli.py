@@ -260,6 +260,9 @@ def evaluate(
     without: Annotated[
         list[str] | None, typer.Option("--without", help="Switch a grounding rule off (repeatable), to measure it.")
     ] = None,
+    save: Annotated[
+        Path | None, typer.Option(help="Also write each answer, judged, as a line of JSON, to compare runs.")
+    ] = None,
 ) -> None:
     """Answer every question in a file and score the answers, citations and refusals."""
     from ..assistant import Assistant
@@ -273,6 +276,12 @@ def evaluate(
         results = run(assistant, load_questions(questions), progress=sys.stderr.isatty())
     except RagError as exc:
         raise _fail(exc) from exc
+    if save:
+        lines = (
+            {"id": r.question.id, "asked_on": r.question.asked_on, "correct": r.correct, **_answer_json(r.answer)}
+            for r in results
+        )
+        save.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
     summary = summarise(results)
     typer.echo(result_rows(results) + "\n\n" + summary.table())
     if explain:

@@ -75,15 +75,20 @@ def matches(pattern: str, text: str) -> bool:
     return re.search(rf"\b(?:{pattern})\b", text, re.IGNORECASE) is not None
 
 
-def judge(question: Question, answer: Answer, seconds: float) -> Result:
+def is_correct(question: Question, text: str, answered: bool) -> bool:
+    """Every `expect` pattern matches the answer and no `forbid` one does; an unanswerable question
+    is right when refused."""
     if question.unanswerable:
-        correct = not answer.answered
-    else:
-        correct = (
-            answer.answered
-            and all(matches(p, answer.text) for p in question.expect)
-            and not any(matches(p, answer.text) for p in question.forbid)
-        )
+        return not answered
+    return (
+        answered
+        and all(matches(p, text) for p in question.expect)
+        and not any(matches(p, text) for p in question.forbid)
+    )
+
+
+def judge(question: Question, answer: Answer, seconds: float) -> Result:
+    correct = is_correct(question, answer.text, answer.answered)
     evidence_cited = None
     if question.evidence:
         evidence_cited = any(normalise(question.evidence) in normalise(c.text) for c in answer.citations)

@@ -39,7 +39,6 @@ EXAMPLES = (
     "Who is the ousted president of Niger?",
     "Which country initiated the phone call between Putin and Goita?",
 )
-CONTEXT_CHARS = 500  # article text shown on each side of a cited sentence, at most
 _MARKER = re.compile(r"\[(\d+)\]")
 
 
@@ -167,11 +166,15 @@ def render_plain(answer: Answer) -> str:
 
 
 def render_sources(
-    answer: Answer, turn: int = 1, article_text: Callable[[str], str] | None = None, duplicates: Any = None
+    answer: Answer,
+    turn: int = 1,
+    article_text: Callable[[str], str] | None = None,
+    duplicates: Any = None,
+    context_chars: int = Config.context_chars,
 ) -> str:
-    """The source panel for one answer: each cited passage in its article context, the cited
-    sentence marked, with the article's file (its outlet) and date. `article_text` gives an
-    article's text as the index read it (`Assistant.article_text`)."""
+    """The source panel for one answer: each cited passage in its article context (up to
+    `context_chars` on each side), the cited sentence marked, with the article's file (its outlet)
+    and date. `article_text` gives an article's text as the index read it (`Assistant.article_text`)."""
     asked = html.escape(answer.question)
     if not answer.answered:
         looked = "".join(
@@ -195,7 +198,7 @@ def render_sources(
             f'<details class="cite-card" id="cite-{turn}-{c.n}"><summary><span class="cite-n">[{c.n}]</span> '
             f'<span class="outlet">{html.escape(c.source)}</span> · <time>{c.date or "undated"}</time>'
             f'<div class="preview">{html.escape(_clip(c.text, 110))}</div></summary>'
-            f'<blockquote class="context">{_context(c, article_text)}</blockquote>{also}</details>'
+            f'<blockquote class="context">{_context(c, article_text, context_chars)}</blockquote>{also}</details>'
         )
     outlets = sorted({c.source for c in answer.citations})
     header = f"Sources for “{asked}” — {len(answer.citations)} passage(s) from {len(outlets)} article(s)"
@@ -258,7 +261,7 @@ def render_uploads(results: Sequence[Upload]) -> str:
     return "\n".join(lines)
 
 
-def _context(c: Citation, article_text: Callable[[str], str] | None) -> str:
+def _context(c: Citation, article_text: Callable[[str], str] | None, context_chars: int) -> str:
     """The paragraph around the cited span, the span itself marked."""
     try:
         text = article_text(c.source) if article_text else ""
@@ -266,9 +269,9 @@ def _context(c: Citation, article_text: Callable[[str], str] | None) -> str:
         text = ""
     if text[c.start : c.end] != c.text:  # the file changed since indexing: show the sentence alone
         return f"<mark>{html.escape(c.text)}</mark>"
-    start = max(text.rfind("\n\n", 0, c.start) + 2, c.start - CONTEXT_CHARS, 0)
+    start = max(text.rfind("\n\n", 0, c.start) + 2, c.start - context_chars, 0)
     end = text.find("\n\n", c.end)
-    end = min(len(text) if end < 0 else end, c.end + CONTEXT_CHARS)
+    end = min(len(text) if end < 0 else end, c.end + context_chars)
     before, after = text[start : c.start], text[c.end : end]
     before = ("…" if start > 0 and text[start - 1] != "\n" else "") + before.lstrip()
     after = after.rstrip() + ("…" if end < len(text) and text[end] != "\n" else "")
@@ -381,7 +384,7 @@ def build(assistant: Assistant | Library):  # type: ignore[no-untyped-def]
                         read_as += f'<div class="read-as">{html.escape(item.window.describe())}</div>'
                     chat[-1] = {"role": "assistant", "content": read_as + render_answer(item, turn)}
                     duplicates = {s: d.duplicates for s, d in chosen.index.documents.items()}
-                    panel = render_sources(item, turn, chosen.article_text, duplicates)
+                    panel = render_sources(item, turn, chosen.article_text, duplicates, chosen.config.context_chars)
                     shown = item.text if item.answered else REFUSAL
                     # The standalone form, so a later follow-up can be resolved against it.
                     exchanges = [*exchanges, Exchange(Turn(item.searched_for or item.question, shown), panel)]

@@ -12,7 +12,7 @@ import numpy as np
 from ..config import Config
 from ..index.embed import Embedder
 from ..index.store import DocumentRecord, StoredIndex
-from ..text import terms
+from ..text import coverage, terms
 from ..timing import timed
 from ..types import Chunk, Hit, Span
 from .keyword import KeywordIndex
@@ -186,14 +186,13 @@ class Retriever:
         chunk scores blur it: BM25 credits words scattered over a chunk's sentences, and the chunk
         vector averages the answer with its neighbours. Sentence vectors were made at ingest."""
         wanted = set(terms(question))
-        weight = {t: self.keyword.idf(t) for t in wanted}
-        total = sum(weight.values()) or 1.0
+        weight = {t: self.keyword.idf(t) for t in wanted}.__getitem__
         best = {}
         for i in candidates:
             chunk = self.index.chunks[i]
             closeness = self.index.sentences.of(chunk) @ query
             matches = [
-                SentenceMatch(span, sum(weight[t] for t in wanted.intersection(terms(text))) / total, float(close))
+                SentenceMatch(span, coverage(wanted, set(terms(text)), weight), float(close))
                 for (span, text), close in zip(chunk.sentence_texts(), closeness, strict=True)
             ]
             if matches:
