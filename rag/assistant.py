@@ -29,7 +29,7 @@ from .search.retrieve import Filters, Retriever
 from .search.when import Window, time_window
 from .search.when import warm_up as warm_up_time_words
 from .timing import timed
-from .types import Answer, Draft, Evidence, Searching, Trace
+from .types import Answer, Draft, Evidence, Hit, Searching, Trace
 
 Event = Searching | Draft | Answer  # what Assistant.stream yields
 REFUSAL = "The articles don't say."
@@ -242,6 +242,8 @@ class Assistant:
         final = quote_headless(verdicts, pool, question, self.config.grounding)
         text, citations = compose(final)
         timings["verify"] = time.perf_counter() - clock - timings.get("retry", 0.0)
+        if not citations:
+            notes = (*notes, closest_note(hits[0], self.index.documents[hits[0].chunk.source].title))
         yield Answer(
             question=asked,
             text=text or refusal(window),
@@ -282,6 +284,12 @@ def refusal(window: Window) -> str:
     if not window.words:
         return REFUSAL
     return f"The articles don't say: neither those {window.days()} (“{window.words}”) nor any other."
+
+
+def closest_note(hit: Hit, title: str | None) -> str:
+    """What a refusal adds: the article that came closest, so the reader sees what the articles do cover."""
+    named = f"“{title}”, " if title else ""
+    return f"Closest article, which does not answer it: {named}{hit.chunk.source}, {hit.chunk.date or 'undated'}."
 
 
 def stale_note(sources: list[str]) -> str:

@@ -76,6 +76,7 @@ class Evidence:
     # Terms of this sentence, of its neighbours and of names its article keeps coming back to:
     # what a reader of this sentence knows it is about.
     context: frozenset[str] = frozenset()
+    title: str | None = None  # its article's headline
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,12 @@ class Citation:
     start: int
     end: int
     text: str
+    title: str | None = None  # the article's headline, when it has one
+
+    def heading(self) -> str:
+        """The article as a reader names it: “headline” — file (date)."""
+        where = f"{self.source} ({self.date or 'undated'})"
+        return f"“{self.title}” — {where}" if self.title else where
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,8 @@ def test_questions_the_articles_do_not_answer_are_refused(assistant, question):
     assert not answer.answered
     assert answer.text == REFUSAL
     assert answer.citations == ()
+    # The seed articles have no headline line: the closest is named by its file and date.
+    assert any(note.startswith("Closest article, which does not answer it: ") for note in answer.notes)
 
 
 def test_stream_yields_text_then_the_verified_answer(assistant):

@@ -107,6 +107,26 @@ def test_changed_chunking_rebuilds_with_a_message(corpus: Config, embedder: Embe
     assert StoredIndex.load(corpus.index_dir, expect=settings_for(smaller))
 
 
+def test_titles_are_recorded_and_an_index_saved_without_them_gets_them_without_re_embedding(
+    tmp_path: Path, embedder: Embedder
+):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "cotonou.txt").write_text("Leaders meet in Cotonou\n\n" + NEW_ARTICLE)
+    config = replace(Config(), corpus_dir=folder, index_dir=tmp_path / "index")
+    build_index(config, embedder=embedder)
+    manifest_path = config.index_dir / current_generation(config.index_dir) / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    assert [d["title"] for d in manifest["documents"]] == ["Leaders meet in Cotonou"]
+    for d in manifest["documents"]:
+        del d["title"]  # as written before titles were recorded
+    manifest_path.write_text(json.dumps(manifest))
+    assert StoredIndex.load(config.index_dir).documents["cotonou.txt"].title is None
+    report = build_index(config, embedder=embedder)
+    assert report.unchanged == 1 and not report.added and not report.updated
+    assert StoredIndex.load(config.index_dir).documents["cotonou.txt"].title == "Leaders meet in Cotonou"
+
+
 def test_an_index_split_by_the_old_sentence_splitter_is_rebuilt(corpus: Config, embedder: Embedder):
     build_index(corpus, embedder=embedder)
     manifest_path = corpus.index_dir / current_generation(corpus.index_dir) / "manifest.json"

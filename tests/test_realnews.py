@@ -87,3 +87,24 @@ def test_nothing_published_after_the_asking_day_is_searched_or_cited(realnews):
     assert all(h.chunk.date is None or h.chunk.date <= before for h in answer.trace.candidates)
     assert all(c.date is None or c.date <= before for c in answer.citations)
     assert not judge(question, answer, 0.0).correct  # that week's answer was not yet published
+
+
+def test_a_citation_names_its_article_by_its_headline(realnews):
+    assistant, questions = realnews
+    question = questions[ASKED[0]]
+    answer = assistant.ask(question.question, asked_on=question.asked_on)
+    assert answer.citations
+    for c in answer.citations:
+        # The pages open " date YYYY-MM-DD Headline", a blank line, then the text.
+        first_line = assistant.article_text(c.source).split("\n")[0]
+        assert c.title and first_line.endswith(c.title)
+        assert c.heading() == f"“{c.title}” — {c.source} ({c.date})"
+
+
+def test_a_refusal_names_the_closest_article_by_its_headline(realnews):
+    assistant, _ = realnews
+    answer = assistant.ask("What did the city council of Reykjavik decide about whaling permits?")
+    assert not answer.answered
+    closest = answer.passages[0].chunk.source
+    title = assistant.index.documents[closest].title
+    assert title and any(f"“{title}”, {closest}" in note for note in answer.notes)

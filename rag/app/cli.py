@@ -163,7 +163,7 @@ def _print_answer(answer: Answer) -> None:
     for note in answer.notes:
         typer.secho(f"note: {note}", fg="yellow", err=True)
     for c in answer.citations:
-        typer.echo(f"\n[{c.n}] {c.source} ({c.date or 'undated'}), characters {c.start}-{c.end}:\n    {c.text}")
+        typer.echo(f"\n[{c.n}] {c.heading()}, characters {c.start}-{c.end}:\n    {c.text}")
 
 
 @app.command()

@@ -161,7 +161,7 @@ def render_plain(answer: Answer) -> str:
     lines = [answer.text]
     if answer.citations:
         lines.append("")
-        lines += [f"[{c.n}] {c.source} ({c.date or 'undated'}): {c.text}" for c in answer.citations]
+        lines += [f"[{c.n}] {c.heading()}: {c.text}" for c in answer.citations]
     return "\n".join(lines)
 
 
@@ -194,8 +194,10 @@ def render_sources(
     for c in answer.citations:
         twins = ", ".join(f"<code>{html.escape(s)}</code>" for s in duplicates.get(c.source, ()))
         also = f'<div class="also">Same story also in {twins}</div>' if twins else ""
+        headline = f'<span class="headline">{html.escape(c.title)}</span> · ' if c.title else ""
         cards.append(
             f'<details class="cite-card" id="cite-{turn}-{c.n}"><summary><span class="cite-n">[{c.n}]</span> '
+            f"{headline}"
             f'<span class="outlet">{html.escape(c.source)}</span> · <time>{c.date or "undated"}</time>'
             f'<div class="preview">{html.escape(_clip(c.text, 110))}</div></summary>'
             f'<blockquote class="context">{_context(c, article_text, context_chars)}</blockquote>{also}</details>'
@@ -298,6 +300,7 @@ CSS = """
 .cite-card .preview { color: var(--body-text-color-subdued); font-size: 0.9em; }
 .cite-card .context { margin: 8px 0 4px; font-size: 0.95em; line-height: 1.5; }
 .cite-card mark { background: #fde68a; color: #111827; padding: 0 2px; }
+.cite-card .headline { font-weight: 600; }
 .cite-card .also { font-size: 0.85em; color: var(--body-text-color-subdued); }
 a.cite { text-decoration: none; font-weight: 600; cursor: pointer; }
 .draft { opacity: 0.75; }

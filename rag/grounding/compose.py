@@ -70,7 +70,7 @@ def compose(verdicts: list[Verdict]) -> tuple[str, tuple[Citation, ...]]:
         for e in verdict.evidence:
             key = (e.source, e.start)
             if key not in numbering:
-                numbering[key] = Citation(len(numbering) + 1, e.source, e.date, e.start, e.end, e.text)
+                numbering[key] = Citation(len(numbering) + 1, e.source, e.date, e.start, e.end, e.text, e.title)
             markers.append(f"[{numbering[key].n}]")
         claim = verdict.claim.text
         if not parts:

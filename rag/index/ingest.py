@@ -131,6 +131,9 @@ def _update_index(
             del chunks[i]
     for source in stale:
         del documents[source]
+    # An index saved before titles were recorded gets them from the files it has just read, without re-embedding.
+    titled = {s: replace(d, title=current[s].title) for s, d in documents.items() if d.title != current[s].title}
+    documents.update(titled)
 
     next_id = index.next_id
     if fresh:
@@ -141,7 +144,7 @@ def _update_index(
             next_id += len(pieces)
             new_chunks.extend(pieces)
             documents[article.source] = DocumentRecord(
-                article.source, article.sha256, article.date, tuple(c.id for c in pieces)
+                article.source, article.sha256, article.date, tuple(c.id for c in pieces), title=article.title
             )
         log(f"embedding {len(new_chunks)} chunks from {len(fresh)} articles")
         titles = {a.source: a.title for a in fresh if a.title} if settings.context == "title" else {}
@@ -159,7 +162,7 @@ def _update_index(
         changed = {a.source for a in fresh} | set(stale)
         documents = _link_duplicates(documents, vectors, changed, config.duplicate_similarity)
     updated = StoredIndex(settings, documents, chunks, vectors, next_id, sentences, folder)
-    if fresh or stale or rebuilt or vectors.layout != index.vectors.layout or index.corpus != folder:
+    if fresh or stale or titled or rebuilt or vectors.layout != index.vectors.layout or index.corpus != folder:
         updated.save(config.index_dir)
     previously = set(index.documents)
     return updated, IndexReport(

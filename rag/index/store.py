@@ -227,6 +227,7 @@ class DocumentRecord:
     date: str | None
     chunk_ids: tuple[int, ...]
     duplicates: tuple[str, ...] = ()
+    title: str | None = None  # the article's headline (rag.index.load.headline), for citations and refusals
 
 
 @dataclass(frozen=True)
@@ -303,7 +304,7 @@ class StoredIndex:
             layout = VectorLayout(**manifest.get("vectors", {}))
             documents = {
                 d["source"]: DocumentRecord(
-                    d["source"], d["sha256"], d["date"], tuple(d["chunk_ids"]), tuple(d["duplicates"])
+                    d["source"], d["sha256"], d["date"], tuple(d["chunk_ids"]), tuple(d["duplicates"]), d.get("title")
                 )
                 for d in manifest["documents"]
             }
