@@ -1,7 +1,11 @@
 import json
+import math
 from pathlib import Path
 
+import pytest
+
 from rag.search.retrieve import Filters, admitted_chunks
+from rag.text import terms
 
 from .conftest import ROOT, TROOPS
 
@@ -67,6 +71,15 @@ def test_the_best_sentence_lifts_a_passage_that_answers_in_one_sentence(assistan
     # the chunk-level lists rank it 5th, behind chunks that say "ousted President Bazoum".
     hits = assistant.retriever.search("When was Bazoum ousted?", k=3)
     assert any("ousted on July 26" in h.chunk.text for h in hits)
+
+
+def test_keyword_idf_counts_the_chunks_that_hold_each_term(assistant):
+    keyword = assistant.retriever.keyword
+    chunks = list(assistant.index.chunks.values())
+    for term in ("niger", "uranium", "troop", "notawordinthearticles"):
+        holding = sum(term in terms(c.text) for c in chunks)
+        assert keyword.idf(term) == pytest.approx(math.log(1 + (len(chunks) - holding + 0.5) / (holding + 0.5)))
+    assert keyword.idf("uranium") > keyword.idf("niger")
 
 
 def test_filters_admit_exactly_the_chunks_a_pass_over_every_chunk_would(assistant):

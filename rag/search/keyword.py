@@ -16,6 +16,16 @@ class KeywordIndex:
         self._bm25 = bm25s.BM25()
         # bm25s refuses an empty vocabulary; a placeholder term keeps a chunk of only stop words indexable.
         self._bm25.index([terms(c.text) or ["∅"] for c in chunks], show_progress=False)
+        # Chunks holding each term: the score matrix is column-compressed by term id, with one entry
+        # per (term, chunk) it occurs in. (bm25s also lists an empty token past the last column.)
+        self._holding = np.diff(self._bm25.scores["indptr"])
+
+    def idf(self, term: str) -> float:
+        """How rare a stemmed `term` (as `rag.text.terms` gives) is across chunks, as BM25 (Lucene's
+        variant) weighs it."""
+        i = self._bm25.vocab_dict.get(term)
+        holding = int(self._holding[i]) if i is not None and i < len(self._holding) else 0
+        return float(np.log(1 + (len(self.ids) - holding + 0.5) / (holding + 0.5)))
 
     def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
         """(chunk id, score) pairs, best first; only chunks with a score above zero."""

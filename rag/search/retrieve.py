@@ -70,7 +70,7 @@ class Filters:
 @dataclass(frozen=True)
 class SentenceMatch:
     """A chunk's sentence that best matches the question: the share of the question's words it
-    holds (rag.text.coverage), with closeness in meaning to break ties."""
+    holds, weighted by rarity (BM25's idf), with closeness in meaning to break ties."""
 
     span: Span
     words: float
@@ -186,12 +186,13 @@ class Retriever:
         chunk scores blur it: BM25 credits words scattered over a chunk's sentences, and the chunk
         vector averages the answer with its neighbours. Sentence vectors were made at ingest."""
         wanted = set(terms(question))
+        weight = {t: self.keyword.idf(t) for t in wanted}.__getitem__
         best = {}
         for i in candidates:
             chunk = self.index.chunks[i]
             closeness = self.index.sentences.of(chunk) @ query
             matches = [
-                SentenceMatch(span, coverage(wanted, set(terms(text))), float(close))
+                SentenceMatch(span, coverage(wanted, set(terms(text)), weight), float(close))
                 for (span, text), close in zip(chunk.sentence_texts(), closeness, strict=True)
             ]
             if matches:
