@@ -64,11 +64,10 @@ def test_dev_questions_on_the_default_model(assistant, dev_questions):
 def test_more_questions_on_the_default_model(assistant):
     summary = summarise(run(assistant, load_questions(MORE_QUESTIONS)))
     # Measured 41/43: "Where is Bazoum being held?" and "how many" Wagner mercenaries
-    # ("many hundred") are refused. 8 of the 9 unanswerable ones are refused: "the general who leads
-    # Niger's junta" is answered "Bazoum", whom the articles call president. (Counting words alike in
-    # retrieval let it in and stopped 2 wrong answers on paraphrased questions and 2 on realnews.)
+    # ("many hundred") are refused. All 9 unanswerable ones refused, among them "the general who leads
+    # Niger's junta" (once answered "Bazoum", whom the articles call president).
     assert summary.answerable_correct >= 0.9
-    assert summary.refusals_correct >= 8 / 9
+    assert summary.refusals_correct == 1.0
     assert summary.citation_precision >= 0.95
 
 
