@@ -24,11 +24,14 @@ def about_the_question(question: str, pool: list[Evidence]) -> list[Evidence]:
     return [e for e in pool if about(e, named)]
 
 
-def retry_sentences(question: str, verdicts: list[Verdict], pool: list[Evidence], limits: Grounding) -> list[Evidence]:
+def retry_sentences(
+    question: str, verdicts: list[Verdict], pool: list[Evidence], relevant: list[Evidence], limits: Grounding
+) -> list[Evidence]:
     """The sentences to ask again from, best first, or none when no retry is worth it. Worth it
     when the model answered but only restated the question, pointing at a sentence that holds more
     than `Grounding.quote_match` of the question's words, or when a sentence holds at least
-    `Grounding.strong_match` of them."""
+    `Grounding.strong_match` of them. `relevant` is `pool` narrowed to `about_the_question`: the
+    sentences that may be shown again."""
     restated = [v for v in verdicts if v.status == Status.RESTATES_QUESTION]
     pointed = {n for v in restated for n in v.claim.cited}
     # The numbers the small model cites are often one off: a neighbour of a cited sentence that
@@ -36,13 +39,12 @@ def retry_sentences(question: str, verdicts: list[Verdict], pool: list[Evidence]
     for v in restated:
         near = [e for e in pool if e.number is not None and any(abs(e.number - n) <= 1 for n in v.claim.cited)]
         pointed |= {e.number for score, e in strongest_sentences(v.claim.text, near, 1) if score >= limits.quote_match}
-    pool = about_the_question(question, pool)
     pointed_at = [
         e
-        for score, e in strongest_sentences(question, [e for e in pool if e.number in pointed], 1)
+        for score, e in strongest_sentences(question, [e for e in relevant if e.number in pointed], 1)
         if score > limits.quote_match
     ]
-    strongest = strongest_sentences(question, pool, 3)
+    strongest = strongest_sentences(question, relevant, 3)
     if not pointed_at and not (strongest and strongest[0][0] >= limits.strong_match):
         return []
     narrowed = pointed_at + [e for score, e in strongest if score >= limits.quote_match and e not in pointed_at]
@@ -56,9 +58,10 @@ def recover(
     and the draft ([] and "" when no retry was worth it). (Quoting the pointed-at sentence when the
     retry still verified nothing let 4 wrong answers in for 1 right one over realnews and the seed
     sets, measured with rag eval --explain, so it was removed.)"""
-    narrowed = retry_sentences(question, verdicts, pool, limits)
+    relevant = about_the_question(question, pool)
+    narrowed = retry_sentences(question, verdicts, pool, relevant, limits)
     if not narrowed:
         return [], ""
     retry = write(build_messages(question, [e.text for e in narrowed]))
-    retried = check(retry, question, about_the_question(question, pool), narrowed)
+    retried = check(retry, question, relevant, narrowed)
     return [replace(v, rules=(*v.rules, RETRIED)) for v in retried], retry

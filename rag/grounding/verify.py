@@ -221,8 +221,7 @@ def claim_content(claim: str, question: str) -> set[str]:
 
 def strongest_sentences(question: str, pool: list[Evidence], n: int) -> list[tuple[float, Evidence]]:
     """The sentences holding most of the question's content words, those the model saw first. The words
-    count alike here and in focus, not by rarity as in retrieval: weighted, realnews lost 2 right answers
-    and 1 refusal, and the dev set 1 (rag/text.py, coverage)."""
+    count alike, not by rarity as in retrieval (rag.text.coverage says what was measured)."""
     question_terms = set(terms(question))
     scored = [(coverage(question_terms, e.terms), e) for e in pool]
     scored.sort(key=lambda pair: (-pair[0], pair[1].number is None))
