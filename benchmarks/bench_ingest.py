@@ -30,7 +30,7 @@ from common import header, news_articles, peak_rss_mb, show, sizes
 def write_corpus(folder: Path, target_chunks: int, chunk_chars: int, overlap: int) -> tuple[int, float]:
     """Write articles until chunking them would give about `target_chunks` chunks."""
     from rag.index.chunk import chunk_article
-    from rag.index.load import parse_article
+    from rag.index.plain import parse_article
 
     folder.mkdir(parents=True, exist_ok=True)
     clock = time.perf_counter()

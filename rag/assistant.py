@@ -13,14 +13,14 @@ from pathlib import Path
 from .config import Config
 from .errors import QuestionError
 from .generate.llama import Generator, load_generator
-from .grounding.compose import compose, quote_headless
+from .grounding.compose import compose, name_articles, quote_headless
 from .grounding.prompt import REFUSAL_TOKEN, build_messages
 from .grounding.recover import recover
 from .grounding.verify import Status, Verdict, check_rule_names, prompt_sentences, verify_draft
 from .index.articles import ArticleFiles
 from .index.embed import Embedder
 from .index.ingest import settings_for, update_index
-from .index.store import StoredIndex
+from .index.store import DocumentRecord, StoredIndex
 from .search.conversation import Turn, standalone_question
 from .search.evidence import evidence_pool
 from .search.focus import focus
@@ -92,7 +92,7 @@ class Assistant:
 
     def _open(self, index: StoredIndex) -> None:
         self.retriever = Retriever(index, self.embedder, self.config)
-        self.articles = ArticleFiles(self.corpus_dir, index.documents, self.config.max_article_bytes)
+        self.articles = ArticleFiles(self.corpus_dir, index.documents, index.texts, self.config)
 
     @property
     def index(self) -> StoredIndex:
@@ -241,9 +241,10 @@ class Assistant:
             verdicts, retry = recover(question, verdicts, pool, self.config.grounding, write, self._verify)
         final = quote_headless(verdicts, pool, question, self.config.grounding)
         text, citations = compose(final)
+        citations = name_articles(citations, self.index.documents)
         timings["verify"] = time.perf_counter() - clock - timings.get("retry", 0.0)
         if not citations:
-            notes = (*notes, closest_note(hits[0], self.index.documents[hits[0].chunk.source].title))
+            notes = (*notes, closest_note(hits[0], self.index.documents[hits[0].chunk.source]))
         yield Answer(
             question=asked,
             text=text or refusal(window),
@@ -286,9 +287,9 @@ def refusal(window: Window) -> str:
     return f"The articles don't say: neither those {window.days()} (“{window.words}”) nor any other."
 
 
-def closest_note(hit: Hit, title: str | None) -> str:
+def closest_note(hit: Hit, record: DocumentRecord) -> str:
     """What a refusal adds: the article that came closest, so the reader sees what the articles do cover."""
-    named = f"“{title}”, " if title else ""
+    named = "".join(f"{part}, " for part in (record.outlet, f"“{record.title}”" if record.title else None) if part)
     return f"Closest article, which does not answer it: {named}{hit.chunk.source}, {hit.chunk.date or 'undated'}."
 
 

@@ -64,6 +64,32 @@ class TimeWords:
 
 
 @dataclass(frozen=True)
+class Fields:
+    """The names an export's records (JSONL, JSON, CSV) give each part of an article, tried in order and matched
+    without regard to case (rag/index/formats.py). `rag index --field text=story` puts one name in place of a list."""
+
+    text: tuple[str, ...] = ("text", "body", "content", "article", "maintext", "full_text", "story")
+    title: tuple[str, ...] = ("title", "headline", "name")
+    date: tuple[str, ...] = ("date", "published", "publishedAt", "published_at", "pubDate", "datetime", "timestamp")
+    outlet: tuple[str, ...] = ("outlet", "source", "publisher", "site_name", "sitename", "site", "domain")
+    author: tuple[str, ...] = ("author", "byline", "authors", "creator")
+    url: tuple[str, ...] = ("url", "link", "canonical_url", "permalink")
+
+    def overridden(self, pairs: list[str]) -> Fields:
+        """These names with `part=NAME` pairs put in (`text=story`); a part rag does not know is a ConfigError."""
+        from .errors import ConfigError
+
+        chosen: dict[str, tuple[str, ...]] = {}
+        for pair in pairs:
+            part, _, name = pair.partition("=")
+            if part.strip() not in {f.name for f in fields(self)} or not name.strip():
+                known = ", ".join(f.name for f in fields(self))
+                raise ConfigError(f"--field {pair!r}: give PART=NAME, PART one of {known}")
+            chosen[part.strip()] = (name.strip(),)
+        return replace(self, **chosen)
+
+
+@dataclass(frozen=True)
 class Config:
     # The article folder. None: the folder the index was built from (its manifest records it), or
     # seeds/ for a new index, so opening an index never re-syncs it with another folder.
@@ -124,6 +150,15 @@ class Config:
     # A long news article is ~50 kB, and the biggest of a real 607-article collection 101 kB; a file 50 times
     # that is not one article, and chunking it (a 50 MB file made 286k chunks) would swamp the index.
     max_article_bytes: int = 5_000_000
+    # An export, feed or PDF holds many articles (each held to max_article_bytes): a 607-article JSONL export is
+    # 7 MB. Past this, a file is skipped unread.
+    max_file_bytes: int = 1_000_000_000
+    fields: Fields = field(default_factory=Fields)
+    # Indexing saves the index after every this many new chunks (a few minutes of embedding on 2 cores), so a
+    # stopped run keeps what it finished; each save rewrites the index, so not much more often.
+    checkpoint_chunks: int = 20_000
+    # Indexing's progress when the output is not a terminal: a log line at most this often.
+    progress_seconds: float = 30.0
     # An upload on the page: a long news article is ~50 kB; anything near this is not one. Gradio
     # refuses a larger file while it streams in, not after it is stored.
     max_upload_bytes: int = 2_000_000
@@ -151,6 +186,7 @@ class Config:
             ("embedder", "RAG_EMBEDDER", str),
             ("embed_precision", "RAG_EMBED_PRECISION", str),
             ("max_article_bytes", "RAG_MAX_ARTICLE_BYTES", int),
+            ("max_file_bytes", "RAG_MAX_FILE_BYTES", int),
         ):
             if os.environ.get(key):
                 env[name] = cast(os.environ[key])

@@ -12,16 +12,25 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Article:
-    """One article file. `text` is the whole file as `rag.index.load.read_text(path)` returns it, which for a UTF-8
-    file is what `open(path).read()` returns, so offsets into it are offsets into the file; `body_start` skips
-    a byte-order mark and the optional ` date YYYY-MM-DD ` header."""
+    """One article. For a `.txt` or `.md` file, `text` is the whole file as `rag.index.load.read_text(path)`
+    returns it, which for a UTF-8 file is what `open(path).read()` returns, so offsets into it are offsets into the
+    file; `body_start` skips a byte-order mark and the optional ` date YYYY-MM-DD ` header. For every other format
+    (rag/index/formats.py) `text` is what was extracted from the file, which the index stores."""
 
-    source: str  # file name relative to the corpus folder
+    source: str  # file name relative to the corpus folder; `file#N` for the Nth record of an export or feed
     text: str
     body_start: int
-    date: str | None
+    date: str | None  # the day it was published, YYYY-MM-DD
     sha256: str
-    title: str | None = None  # its first line, when that line reads as a headline (rag.index.load.headline)
+    title: str | None = None  # the source's title, or a .txt file's first line when it reads as a headline
+    outlet: str | None = None
+    author: str | None = None
+    url: str | None = None
+    pages: tuple[int, ...] = ()  # where each page after the first starts in `text` (PDF)
+
+    @property
+    def published(self) -> str | None:
+        return self.date
 
 
 @dataclass(frozen=True)
@@ -76,12 +85,12 @@ class Evidence:
     # Terms of this sentence, of its neighbours and of names its article keeps coming back to:
     # what a reader of this sentence knows it is about.
     context: frozenset[str] = frozenset()
-    title: str | None = None  # its article's headline
 
 
 @dataclass(frozen=True)
 class Citation:
-    """An exact span of an article: `read_text(corpus/source)[start:end] == text` (`open()` for UTF-8)."""
+    """An exact span of an article: `Assistant.article_text(source)[start:end] == text`, which for a `.txt` file
+    is `open(corpus/source).read()[start:end]` (UTF-8)."""
 
     n: int
     source: str
@@ -90,11 +99,20 @@ class Citation:
     end: int
     text: str
     title: str | None = None  # the article's headline, when it has one
+    outlet: str | None = None
+    author: str | None = None
+    url: str | None = None
+    page: int | None = None  # the PDF page the sentence starts on
+
+    @property
+    def published(self) -> str | None:
+        return self.date
 
     def heading(self) -> str:
-        """The article as a reader names it: “headline” — file (date)."""
-        where = f"{self.source} ({self.date or 'undated'})"
-        return f"“{self.title}” — {where}" if self.title else where
+        """The article as a reader names it: outlet · “headline” · date — file, p. N."""
+        named = " · ".join(filter(None, (self.outlet, f"“{self.title}”" if self.title else None)))
+        where = self.source + (f", p. {self.page}" if self.page else "")
+        return f"{named} · {self.date or 'undated'} — {where}" if named else f"{where} ({self.date or 'undated'})"
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,3 @@
-from rag.config import Config
 from rag.index.chunk import chunk_article
 from rag.index.load import load_articles
 from rag.text import sentence_spans
@@ -7,7 +6,7 @@ from .conftest import SEEDS, TROOPS
 
 
 def seed_chunks(max_chars: int = 450, overlap: int = 1):
-    articles, _ = load_articles(SEEDS, Config().max_article_bytes)
+    articles, _ = load_articles(SEEDS)
     return articles, [c for a in articles for c in chunk_article(a, max_chars, overlap)]
 
 

@@ -3,6 +3,7 @@ on the real models: real articles answer their real questions, with the gold evi
 other outlets' pages. The whole collection is measured by `rag eval` (README); this keeps a few of
 its answers under test so a change that only suits the seed articles shows here."""
 
+import json
 import os
 import shutil
 from dataclasses import replace
@@ -12,6 +13,7 @@ import pytest
 
 from rag import Assistant, Config
 from rag.app.evaluate import judge, load_questions
+from rag.index.plain import parse_article
 
 from .conftest import ROOT
 
@@ -98,7 +100,7 @@ def test_a_citation_names_its_article_by_its_headline(realnews):
         # The pages open " date YYYY-MM-DD Headline", a blank line, then the text.
         first_line = assistant.article_text(c.source).split("\n")[0]
         assert c.title and first_line.endswith(c.title)
-        assert c.heading() == f"“{c.title}” — {c.source} ({c.date})"
+        assert c.heading() == f"“{c.title}” · {c.date} — {c.source}"
 
 
 def test_a_refusal_names_the_closest_article_by_its_headline(realnews):
@@ -108,3 +110,37 @@ def test_a_refusal_names_the_closest_article_by_its_headline(realnews):
     closest = answer.passages[0].chunk.source
     title = assistant.index.documents[closest].title
     assert title and any(f"“{title}”, {closest}" in note for note in answer.notes)
+
+
+def as_export(corpus: Path, export: Path) -> None:
+    """The folder's pages as one JSONL export, the way a scraper writes one: title, date, URL and text fields."""
+    with open(export, "w", encoding="utf-8") as out:
+        for path in sorted(corpus.glob("*.txt")):
+            page = parse_article(path.name, path.read_bytes())
+            body = page.text[page.body_start :]
+            if page.title:  # the headline, a blank line, then the text
+                body = body.split("\n", 2)[2]
+            record = {"title": page.title, "date": page.date, "url": f"https://news.example/{path.stem}", "text": body}
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+@pytest.fixture(scope="module")
+def exported(realnews, tmp_path_factory: pytest.TempPathFactory) -> Assistant:
+    folder, _ = realnews
+    home = tmp_path_factory.mktemp("realnews-export")
+    as_export(folder.corpus_dir, home / "realnews.jsonl")
+    config = replace(folder.config, corpus_dir=home / "realnews.jsonl", index_dir=home / "index")
+    return Assistant(config, generator=folder.generator, update=True)
+
+
+@pytest.mark.parametrize("qid", ASKED)
+def test_the_collection_as_one_jsonl_export_gives_the_folder_s_answers(realnews, exported, qid):
+    folder, questions = realnews
+    question = questions[qid]
+    from_folder = folder.ask(question.question, asked_on=question.asked_on)
+    from_export = exported.ask(question.question, asked_on=question.asked_on)
+    assert from_export.text == from_folder.text
+    assert [c.text for c in from_export.citations] == [c.text for c in from_folder.citations]
+    for c in from_export.citations:
+        assert c.source.startswith("realnews.jsonl#") and c.url and c.url.startswith("https://news.example/")
+        assert exported.article_text(c.source)[c.start : c.end] == c.text

@@ -7,7 +7,7 @@ import pytest
 
 from rag import Assistant, build_index
 from rag.index.chunk import chunk_article
-from rag.index.load import parse_article
+from rag.index.plain import parse_article
 from rag.index.safety import (
     addresses_a_machine,
     dictates_the_answer,

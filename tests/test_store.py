@@ -191,7 +191,7 @@ def test_an_index_from_before_checksums_still_loads(corpus: Config, embedder: Em
     assert len(StoredIndex.load(corpus.index_dir).documents) == 2
     assert not any(f.checksummed for f in check_index(corpus.index_dir).files)
     result = rag_index_check(corpus.index_dir)
-    assert result.exit_code == 0 and result.stdout.count("size matches") == 3
+    assert result.exit_code == 0 and result.stdout.count("size matches") == 4
     assert "only sizes were checked" in result.stderr
     assert not build_index(corpus, embedder=embedder).changed
 
@@ -200,12 +200,12 @@ def test_a_full_check_of_a_sound_index_verifies_every_file(corpus: Config, embed
     report = build_index(corpus, embedder=embedder)
     check = check_index(corpus.index_dir)
     assert check.generation == current_generation(corpus.index_dir)
-    assert [f.name for f in check.files] == ["chunks.jsonl", "dense.faiss", "sentences.npy"]
+    assert [f.name for f in check.files] == ["chunks.jsonl", "dense.faiss", "sentences.npy", "texts.jsonl"]
     assert all(f.checksummed for f in check.files) and (check.documents, check.chunks) == (2, report.chunks)
     before = index_files(corpus.index_dir)
     result = rag_index_check(corpus.index_dir)
-    assert result.exit_code == 0 and result.stdout.count("sha256 matches") == 3, result.output
-    assert f"{check.generation}: manifest and 3 files" in result.stdout and "verified in" in result.stdout
+    assert result.exit_code == 0 and result.stdout.count("sha256 matches") == 4, result.output
+    assert f"{check.generation}: manifest and 4 files" in result.stdout and "verified in" in result.stdout
     assert f"{report.chunks} chunks of 2 articles load" in result.stdout and not result.stderr
     assert index_files(corpus.index_dir) == before
 

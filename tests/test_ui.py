@@ -97,7 +97,8 @@ def test_upload_adds_good_articles_rejects_bad_ones_and_keeps_the_rest(corpus, a
         "undated.txt": b"The council of Zinder approved a new market hall.\n",
         "empty.txt": b"  \n",
         "image.txt": b"\x89PNG\x00\x00",
-        "notes.pdf": b"%PDF-1.4",
+        "notes.docx": b"PK\x03\x04",
+        "broken.pdf": b"%PDF-1.4",
         "000_e4d5b5d28518737a.txt": b"A different article under a name already in the library.\n",
         "copy.txt": (SEEDS / "003_3fa78a0fed2da99f.txt").read_bytes(),
     }
@@ -110,7 +111,8 @@ def test_upload_adds_good_articles_rejects_bad_ones_and_keeps_the_rest(corpus, a
     assert "date filters will skip it" in results["undated.txt"].reason
     assert "empty" in results["empty.txt"].reason
     assert "binary" in results["image.txt"].reason
-    assert ".txt" in results["notes.pdf"].reason
+    assert "rag reads" in results["notes.docx"].reason and ".pdf" in results["notes.docx"].reason
+    assert "the PDF cannot be read" in results["broken.pdf"].reason
     assert "already in the library" in results["000_e4d5b5d28518737a.txt"].reason
     assert "already in the library as 003_3fa78a0fed2da99f.txt" in results["copy.txt"].reason
     assert not any(r.added for n, r in results.items() if n not in ("solar.txt", "undated.txt"))
@@ -157,3 +159,30 @@ def test_the_server_refuses_uploads_over_the_limit_and_files_outside_its_folders
     assert small.status_code == 200 and ".." not in small.json()[0]
     for outside in ("/etc/passwd", str(SEEDS / "000_e4d5b5d28518737a.txt")):
         assert httpx.get(f"{page_url}gradio_api/file={outside}").status_code in (403, 404)
+
+
+def test_outlets_are_filter_choices_that_stand_for_their_articles_and_a_card_names_outlet_title_and_link():
+    from rag.app.page import OUTLET, source_choices
+    from rag.index.store import DocumentRecord
+
+    documents = {
+        "a.html": DocumentRecord("a.html", "1", "2024-02-01", (0,), outlet="Gulf Courier", title="Port reopens"),
+        "e.jsonl#1": DocumentRecord("e.jsonl#1", "2", "2024-02-02", (1,), outlet="Gulf Courier"),
+        "n.txt": DocumentRecord("n.txt", "3", None, (2,)),
+    }
+    choices = source_choices(documents)
+    assert choices[0] == ("Gulf Courier (2 articles)", OUTLET + "Gulf Courier")
+    assert [value for _, value in choices[1:]] == ["a.html", "e.jsonl#1", "n.txt"]
+    filters = parse_filters([OUTLET + "Gulf Courier", "n.txt"], None, None, documents)
+    assert sorted(filters.sources) == ["a.html", "e.jsonl#1", "n.txt"]
+    with pytest.raises(QuestionError, match="no indexed article is from Daily Planet"):
+        parse_filters([OUTLET + "Daily Planet"], None, None, documents)
+
+    c = Citation(
+        1, "a.html", "2024-02-01", 0, 12, "Port reopens", "Port reopens", "Gulf Courier", url="https://x.example/p"
+    )
+    panel = render_sources(Answer("q?", "It reopened [1].", True, (c,)), 1)
+    assert '<span class="outlet">Gulf Courier</span> · <span class="headline"><a href="https://x.example/p"' in panel
+    assert "<time>2024-02-01</time>" in panel
+    unsafe = Citation(1, "a.html", None, 0, 12, "Port reopens", "Port", url="javascript:alert(1)")
+    assert "javascript:" not in render_sources(Answer("q?", "It [1].", True, (unsafe,)), 1)

@@ -14,7 +14,7 @@ import typer
 from ..config import Config
 from ..errors import QuestionError, RagError
 from ..generate import catalogue as model_files
-from ..search.retrieve import Filters
+from ..search.retrieve import Filters, outlet_articles
 from ..types import Answer
 
 app = typer.Typer(
@@ -58,34 +58,63 @@ def _fail(exc: RagError) -> typer.Exit:
 def index(
     folder: Annotated[
         Path | None,
-        typer.Argument(help="Folder of .txt articles [default: the index's own folder; seeds/ for a new index]."),
+        typer.Argument(
+            help="Folder of articles, or one file: .txt/.md, .html, .jsonl/.json/.csv exports, .pdf, .rss/.atom/.xml "
+            "feeds [default: the index's own; seeds/ for a new index]."
+        ),
     ] = None,
     index_dir: IndexOption = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Ignore the existing index and build anew.")] = False,
     check: Annotated[
         bool, typer.Option("--check", help="Verify every index file against its manifest (sha256); change nothing.")
     ] = False,
+    field: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--field",
+            help="An export's field for a part of the article, PART=NAME (text, title, date, outlet, author, url); "
+            "repeatable.",
+        ),
+    ] = None,
 ) -> None:
     """Build or update the index: new articles are added, changed ones re-embedded, deleted ones dropped."""
     from ..index.ingest import build_index
 
-    config = _config(corpus_dir=folder, index_dir=index_dir)
+    try:
+        config = _config(corpus_dir=folder, index_dir=index_dir)
+        config = replace(config, fields=config.fields.overridden(field or []))
+    except RagError as exc:
+        raise _fail(exc) from exc
     if check:
         if rebuild:
             raise typer.BadParameter("--check only reads the index: run it without --rebuild")
         _check_index(config.index_dir)
         return
+
+    def log(message: str) -> None:
+        typer.echo(message, err=True)
+
     try:
-        report = build_index(
-            config, rebuild=rebuild, progress=sys.stderr.isatty(), log=lambda m: typer.echo(m, err=True)
-        )
+        # A bar on a terminal; log lines with counts and rate in a log file or CI.
+        report = build_index(config, rebuild=rebuild, progress=True if sys.stderr.isatty() else log, log=log)
     except RagError as exc:
         raise _fail(exc) from exc
+    except KeyboardInterrupt:
+        typer.secho(
+            "interrupted: the index keeps what the last 'saved' line above counts, or else is as it was before this "
+            "run; run the same command again to embed the rest",
+            fg="yellow",
+            err=True,
+        )
+        raise typer.Exit(130) from None
     for error in report.errors:
         typer.secho(f"skipped: {error}", fg="yellow", err=True)
+    if report.errors:
+        typer.secho(f"skipped {len(report.errors)} file(s) or record(s), each with its reason above", err=True)
     typer.echo(
         f"{config.index_dir}: {report.chunks} chunks; added {len(report.added)}, updated {len(report.updated)}, "
         f"removed {len(report.removed)}, unchanged {report.unchanged} articles"
+        + (f"; {report.rate}" if report.embedded else "")
     )
 
 
@@ -121,6 +150,9 @@ def ask(
     index_dir: IndexOption = None,
     threads: ThreadsOption = None,
     source: Annotated[list[str] | None, typer.Option("--source", help="Only this article file (repeatable).")] = None,
+    outlet: Annotated[
+        list[str] | None, typer.Option("--outlet", help="Only this outlet's articles (repeatable).")
+    ] = None,
     date_from: Annotated[str | None, typer.Option("--from", help="Only articles dated on or after YYYY-MM-DD.")] = None,
     date_to: Annotated[str | None, typer.Option("--to", help="Only articles dated on or before YYYY-MM-DD.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
@@ -132,9 +164,10 @@ def ask(
     from ..assistant import Assistant
 
     config = _config(model=model, index_dir=index_dir, threads=threads, backend=backend, server_url=server_url)
-    filters = Filters(tuple(source or ()), date_from, date_to)
     try:
         assistant = Assistant(config)
+        chosen = [*(source or ()), *(outlet_articles(assistant.index.documents, outlet) if outlet else ())]
+        filters = Filters(tuple(chosen), date_from, date_to)
         final: Answer | None = None
         live = sys.stderr.isatty() and not as_json
         for item in assistant.stream(question, filters, asked_on=asked_on):

@@ -3,7 +3,7 @@ and `ingest.update_index`. Everything here is layout and rendering; the answers,
 the index live in the Python API.
 
 Layout: an "Ask" tab (chat, filters, example questions, a side panel of cited passages) and a
-"Library" tab (the indexed articles, and an upload form that adds `.txt` articles to the index).
+"Library" tab (the indexed articles by outlet and date, and an upload form that adds article files to the index).
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from __future__ import annotations
 import html
 import re
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -29,9 +30,11 @@ from ..errors import (
     StaleIndexError,
 )
 from ..generate.catalogue import available
+from ..index.formats import SUFFIXES
 from ..index.ingest import Upload, add_articles
+from ..index.store import DocumentRecord
 from ..search.conversation import Turn
-from ..search.retrieve import Filters
+from ..search.retrieve import Filters, outlet_articles
 from ..types import Answer, Citation, Searching
 
 EXAMPLES = (
@@ -83,8 +86,10 @@ class Library:
                 self._assistants[model] = Assistant(replace(base, model=model), update=False)
             return self._assistants[model]
 
-    def sources(self) -> list[str]:
-        return sorted(self.assistant().index.documents)
+    def sources(self) -> list[tuple[str, str]]:
+        """The source filter's choices, (label, value): each outlet, which stands for all its articles, then each
+        article."""
+        return source_choices(self.assistant().index.documents)
 
     def add(self, paths: Sequence[str], progress: Callable[[float, str], None] = lambda *_: None) -> list[Upload]:
         """Save uploaded articles into the library's folder and index them (`ingest.add_articles`)."""
@@ -110,7 +115,32 @@ class Library:
 # --- rendering ----------------------------------------------------------------------------------
 
 
-def parse_filters(sources: Sequence[str] | None, date_from: str | None, date_to: str | None) -> Filters:
+OUTLET = "outlet:"  # a source filter value that names an outlet, not an article
+
+
+def source_choices(documents: Mapping[str, DocumentRecord]) -> list[tuple[str, str]]:
+    outlets = Counter(d.outlet for d in documents.values() if d.outlet)
+    return [(f"{o} ({n} articles)", OUTLET + o) for o, n in sorted(outlets.items())] + [
+        (_label(d), d.source) for d in sorted(documents.values(), key=lambda d: d.source)
+    ]
+
+
+def _label(d: DocumentRecord) -> str:
+    named = " · ".join(filter(None, (d.outlet, _clip(d.title, 60) if d.title else None)))
+    return f"{d.source} — {named}" if named else d.source
+
+
+def parse_filters(
+    sources: Sequence[str] | None,
+    date_from: str | None,
+    date_to: str | None,
+    documents: Mapping[str, DocumentRecord] | None = None,
+) -> Filters:
+    """The page's filters; an outlet chosen among the sources stands for every article of that outlet."""
+    outlets = [s.removeprefix(OUTLET) for s in sources or () if s.startswith(OUTLET)]
+    sources = [s for s in sources or () if not s.startswith(OUTLET)]
+    if outlets:
+        sources += outlet_articles(documents or {}, outlets)
     dates = []
     for label, value in (("from", date_from), ("to", date_to)):
         value = (value or "").strip()
@@ -194,11 +224,9 @@ def render_sources(
     for c in answer.citations:
         twins = ", ".join(f"<code>{html.escape(s)}</code>" for s in duplicates.get(c.source, ()))
         also = f'<div class="also">Same story also in {twins}</div>' if twins else ""
-        headline = f'<span class="headline">{html.escape(c.title)}</span> · ' if c.title else ""
         cards.append(
             f'<details class="cite-card" id="cite-{turn}-{c.n}"><summary><span class="cite-n">[{c.n}]</span> '
-            f"{headline}"
-            f'<span class="outlet">{html.escape(c.source)}</span> · <time>{c.date or "undated"}</time>'
+            f"{_byline(c)}"
             f'<div class="preview">{html.escape(_clip(c.text, 110))}</div></summary>'
             f'<blockquote class="context">{_context(c, article_text, context_chars)}</blockquote>{also}</details>'
         )
@@ -208,6 +236,18 @@ def render_sources(
         f'<section class="turn" id="turn-{turn}"><div class="state state-answer">{header}</div>'
         f"{''.join(cards)}</section>"
     )
+
+
+def _byline(c: Citation) -> str:
+    """outlet · headline · date, the headline linked to the article's address when the source gave one, then the
+    file (and page) the sentence is in."""
+    title = html.escape(c.title or c.source)
+    if c.url and c.url.startswith(("http://", "https://")):
+        title = f'<a href="{html.escape(c.url, quote=True)}" target="_blank" rel="noopener noreferrer">{title}</a>'
+    outlet = f'<span class="outlet">{html.escape(c.outlet)}</span> · ' if c.outlet else ""
+    where = html.escape(c.source) + (f", p. {c.page}" if c.page else "")
+    file = f' <span class="file">{where}</span>' if c.title or c.page else ""
+    return f'{outlet}<span class="headline">{title}</span> · <time>{c.date or "undated"}</time>{file}'
 
 
 def render_error(exc: RagError) -> tuple[str, str]:
@@ -240,25 +280,37 @@ def render_panel(exchanges: Sequence[Exchange]) -> str:
 
 
 def render_library(assistant: Assistant) -> str:
-    docs = sorted(assistant.index.documents.values(), key=lambda d: (d.date or "", d.source), reverse=True)
+    """Every indexed article by outlet, then newest first: its title, date, file, passages and the other outlets'
+    articles on the same story."""
+    documents = assistant.index.documents
+    docs = sorted(documents.values(), key=lambda d: (d.date or "", d.source), reverse=True)
+    docs.sort(key=lambda d: (d.outlet is None, (d.outlet or "").lower()))
     rows = []
     for d in docs:
-        twins = ", ".join(f'<a href="#doc-{html.escape(s)}">{html.escape(s)}</a>' for s in d.duplicates) or "—"
+        twins = (
+            ", ".join(
+                f'<a href="#doc-{html.escape(s)}">{html.escape(documents[s].outlet or s)}</a>' for s in d.duplicates
+            )
+            or "—"
+        )
         rows.append(
-            f'<tr id="doc-{html.escape(d.source)}"><td><code>{html.escape(d.source)}</code></td>'
-            f"<td>{d.date or 'undated'}</td><td>{len(d.chunk_ids)}</td><td>{twins}</td></tr>"
+            f'<tr id="doc-{html.escape(d.source)}"><td>{html.escape(d.outlet or "—")}</td>'
+            f"<td>{html.escape(d.title or '—')}</td><td>{d.date or 'undated'}</td>"
+            f"<td><code>{html.escape(d.source)}</code></td><td>{len(d.chunk_ids)}</td><td>{twins}</td></tr>"
         )
     chunks = sum(len(d.chunk_ids) for d in docs)
+    outlets = len({d.outlet for d in docs if d.outlet})
     return (
-        f'<p class="library-summary">{len(docs)} articles, {chunks} passages indexed.</p>'
-        '<div class="library-wrap"><table class="library"><thead><tr><th>Article</th><th>Date</th>'
-        f"<th>Passages</th><th>Same story as</th></tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+        f'<p class="library-summary">{len(docs)} articles from {outlets} outlet(s), {chunks} passages indexed.</p>'
+        '<div class="library-wrap"><table class="library"><thead><tr><th>Outlet</th><th>Title</th><th>Date</th>'
+        "<th>Article</th><th>Passages</th><th>Same story as</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
     )
 
 
 def render_uploads(results: Sequence[Upload]) -> str:
     if not results:
-        return "Choose one or more `.txt` files first."
+        return "Choose one or more article files first."
     lines = [f"- `{r.name}`: {r.reason if r.added else '**rejected**, ' + r.reason}" for r in results]
     return "\n".join(lines)
 
@@ -375,8 +427,8 @@ def build(assistant: Assistant | Library):  # type: ignore[no-untyped-def]
         waiting = '<div class="state state-answer">Searching the articles…</div>'
         yield "", chat, waiting, "", exchanges
         try:
-            filters = parse_filters(sources, date_from, date_to)
             chosen = library.assistant(model)
+            filters = parse_filters(sources, date_from, date_to, chosen.index.documents)
             history = [e.turn for e in exchanges]
             read_as = draft = ""
             for item in chosen.stream(message, filters, int(top_k) or None, history):
@@ -386,7 +438,12 @@ def build(assistant: Assistant | Library):  # type: ignore[no-untyped-def]
                     if item.window and item.window.words:
                         read_as += f'<div class="read-as">{html.escape(item.window.describe())}</div>'
                     chat[-1] = {"role": "assistant", "content": read_as + render_answer(item, turn)}
-                    duplicates = {s: d.duplicates for s, d in chosen.index.documents.items()}
+                    documents = chosen.index.documents
+                    # Named by outlet where the source gave one: "same story also in Reuters (file)".
+                    duplicates = {
+                        s: tuple(f"{documents[t].outlet} ({t})" if documents[t].outlet else t for t in d.duplicates)
+                        for s, d in documents.items()
+                    }
                     panel = render_sources(item, turn, chosen.article_text, duplicates, chosen.config.context_chars)
                     shown = item.text if item.answered else REFUSAL
                     # The standalone form, so a later follow-up can be resolved against it.
@@ -438,7 +495,7 @@ def build(assistant: Assistant | Library):  # type: ignore[no-untyped-def]
                         sources = gr.Dropdown(
                             choices=library.sources(),
                             multiselect=True,
-                            label="Only these articles (empty: all)",
+                            label="Only these outlets or articles (empty: all)",
                             elem_id="source-filter",
                         )
                         with gr.Row():
@@ -482,11 +539,12 @@ def build(assistant: Assistant | Library):  # type: ignore[no-untyped-def]
             with gr.Tab("Library", id="library"):
                 library_view = gr.HTML(render_library(library.assistant()), elem_id="library")
                 gr.Markdown(
-                    "### Add articles\n`.txt` files, optionally starting with ` date YYYY-MM-DD `. "
+                    "### Add articles\n`.txt` or `.md` (optionally starting with ` date YYYY-MM-DD `), saved web "
+                    "pages, JSONL/JSON/CSV exports, PDFs or RSS/Atom files. "
                     "Files that are not readable articles are rejected with the reason; "
                     "nothing already indexed is changed."
                 )
-                files = gr.File(file_count="multiple", file_types=[".txt"], label="Articles", elem_id="upload")
+                files = gr.File(file_count="multiple", file_types=list(SUFFIXES), label="Articles", elem_id="upload")
                 add = gr.Button("Add to the index", variant="primary", elem_id="add-articles")
                 status = gr.Markdown(elem_id="upload-status")
 
@@ -520,7 +578,7 @@ def sources_markdown(answer: Answer) -> str:
     """The citations as Markdown, for API callers."""
     if not answer.citations:
         return "_No passage supports an answer._" if not answer.answered else ""
-    rows = [f"**[{c.n}]** `{c.source}` ({c.date or 'undated'})\n\n> {c.text}" for c in answer.citations]
+    rows = [f"**[{c.n}]** {c.heading()}\n\n> {c.text}" for c in answer.citations]
     return "\n\n".join(rows)
 
 

@@ -4,12 +4,17 @@ dropped, and the rest are joined with citation numbers in order of first use."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from ..config import Grounding
 from ..text import about, names, numbers
 from ..types import Citation, Evidence
 from .verify import Claim, Status, Verdict, strongest_sentences
+
+if TYPE_CHECKING:
+    from ..index.store import DocumentRecord
 
 _JOINS = "and|but|while|whereas|also"  # words that join a claim to the one before it
 _LEADING_JOIN = re.compile(rf"^(?:{_JOINS})\b[\s,]*", re.IGNORECASE)
@@ -70,7 +75,7 @@ def compose(verdicts: list[Verdict]) -> tuple[str, tuple[Citation, ...]]:
         for e in verdict.evidence:
             key = (e.source, e.start)
             if key not in numbering:
-                numbering[key] = Citation(len(numbering) + 1, e.source, e.date, e.start, e.end, e.text, e.title)
+                numbering[key] = Citation(len(numbering) + 1, e.source, e.date, e.start, e.end, e.text)
             markers.append(f"[{numbering[key].n}]")
         claim = verdict.claim.text
         if not parts:
@@ -84,3 +89,18 @@ def compose(verdicts: list[Verdict]) -> tuple[str, tuple[Citation, ...]]:
     if not re.search(r"[.!?][”\"]?\s*(?:\[\d+\])*$", text):
         text += "."
     return text, tuple(numbering.values())
+
+
+def name_articles(citations: tuple[Citation, ...], documents: Mapping[str, DocumentRecord]) -> tuple[Citation, ...]:
+    """The citations with what their sources say of each article: title, outlet, author, URL and page."""
+    return tuple(
+        replace(
+            c,
+            title=(d := documents[c.source]).title,
+            outlet=d.outlet,
+            author=d.author,
+            url=d.url,
+            page=d.page(c.start),
+        )
+        for c in citations
+    )

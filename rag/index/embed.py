@@ -107,24 +107,25 @@ class Embedder:
         return np.ascontiguousarray(np.stack(rows), dtype="float32")
 
     def embed_chunks(
-        self, chunks: list[Chunk], progress: bool = False, context: Mapping[str, str] | None = None
+        self, chunks: list[Chunk], bar: tqdm | None = None, context: Mapping[str, str] | None = None
     ) -> tuple[np.ndarray, dict[int, np.ndarray]]:
         """Chunk vectors, and for each chunk a vector per sentence pooled from the chunk's own token
         vectors ("late chunking"): sentences embedded in their context, for no extra model pass.
-        `context` maps an article to a line read before each of its chunks (its title): a passage deep
-        in an article ("the firm said 900 jobs would go") does not name what its article is about, and
-        its headline does. The line's own tokens are pooled into no sentence."""
+        `bar` (rag.progress) counts the chunks as they are done. `context` maps an article to a line read before
+        each of its chunks (its title): a passage deep in an article ("the firm said 900 jobs would go") does not
+        name what its article is about, and its headline does. The line's own tokens are pooled into no
+        sentence."""
         context = context or {}
         vectors, sentences = [], {}
-        with tqdm(total=len(chunks), desc="embedding", unit="chunk", disable=not progress) as bar:
-            # Token vectors are ~100x the size of a chunk vector: pool them a bounded batch at a time.
-            for at in range(0, len(chunks), _POOL_BATCH):
-                batch = chunks[at : at + _POOL_BATCH]
-                lead = [f"{context[c.source]}\n" if context.get(c.source) else "" for c in batch]
-                texts = [before + c.text for before, c in zip(lead, batch, strict=True)]
-                for chunk, before, encoded in zip(batch, lead, self._encode(texts, bar), strict=True):
-                    vectors.append(encoded.vector)
-                    sentences[chunk.id] = _pool_sentences(chunk, encoded, len(before))
+        bar = bar or tqdm(disable=True)
+        # Token vectors are ~100x the size of a chunk vector: pool them a bounded batch at a time.
+        for at in range(0, len(chunks), _POOL_BATCH):
+            batch = chunks[at : at + _POOL_BATCH]
+            lead = [f"{context[c.source]}\n" if context.get(c.source) else "" for c in batch]
+            texts = [before + c.text for before, c in zip(lead, batch, strict=True)]
+            for chunk, before, encoded in zip(batch, lead, self._encode(texts, bar), strict=True):
+                vectors.append(encoded.vector)
+                sentences[chunk.id] = _pool_sentences(chunk, encoded, len(before))
         if not vectors:
             return np.zeros((0, self.dimension), dtype="float32"), {}
         return np.ascontiguousarray(np.stack(vectors), dtype="float32"), sentences

@@ -6,19 +6,22 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from ..config import Config
 from ..errors import ArticleError, CorpusMismatchError, IndexNotFoundError, RagError
+from ..progress import Progress, progress_bar
 from ..text import SPLITTER
+from ..types import Article, Chunk
 from .chunk import chunk_article
 from .embed import EMBEDDERS, Embedder
-from .load import load_articles, parse_article
+from .formats import SUFFIXES, read_articles, stored, suffix
+from .load import load_articles
 from .safety import RULES as SAFETY_RULES
 from .store import DocumentRecord, IndexSettings, StoredIndex, Vectors, centroid, recorded_corpus
 
@@ -33,6 +36,13 @@ class IndexReport:
     rebuilt: bool
     errors: tuple[str, ...]
     message: str = ""
+    embedded: int = 0  # chunks embedded by this run
+    seconds: float = 0.0  # the time that took
+
+    @property
+    def rate(self) -> str:
+        per_second = self.embedded / max(self.seconds, 1e-9)
+        return f"{self.embedded:,} chunks embedded in {self.seconds:,.1f} s ({per_second:,.0f} chunks/s)"
 
     @property
     def changed(self) -> bool:
@@ -56,7 +66,7 @@ def build_index(
     folder: Path | None = None,
     rebuild: bool = False,
     embedder: Embedder | None = None,
-    progress: bool = False,
+    progress: Progress = False,
     log: Callable[[str], None] = lambda _: None,
 ) -> IndexReport:
     """Index `folder` (default: the configured corpus) into `config.index_dir`, incrementally."""
@@ -68,7 +78,7 @@ def update_index(
     folder: Path | None = None,
     rebuild: bool = False,
     embedder: Embedder | None = None,
-    progress: bool = False,
+    progress: Progress = False,
     log: Callable[[str], None] = lambda _: None,
 ) -> tuple[StoredIndex, IndexReport]:
     """Like build_index, and also hand back the index as it now stands."""
@@ -86,7 +96,7 @@ def _update_index(
     folder: Path | None,
     rebuild: bool,
     embedder: Embedder | None,
-    progress: bool,
+    progress: Progress,
     log: Callable[[str], None],
 ) -> tuple[StoredIndex, IndexReport]:
     settings = settings_for(config)
@@ -101,10 +111,10 @@ def _update_index(
     named = folder or config.corpus_dir
     recorded = index.corpus if index is not None else recorded_corpus(config.index_dir)
     folder = Path(named or recorded or config.default_corpus).resolve()
-    articles, errors = load_articles(folder, config.max_article_bytes)
+    articles, errors = load_articles(folder, config)
     if not articles:
         skipped = "".join(f"; {e}" for e in errors[:3]) + (f"; and {len(errors) - 3} more" if len(errors) > 3 else "")
-        raise ArticleError(f"no readable .txt articles in {folder}{skipped}")
+        raise ArticleError(f"no readable articles in {folder}{skipped}")
     if index is not None:
         keep_indexed_articles(index, config.index_dir, folder, named is not None, {a.source for a in articles})
     if index is not None and index.settings != settings:
@@ -131,38 +141,64 @@ def _update_index(
             del chunks[i]
     for source in stale:
         del documents[source]
+    texts = {s: t for s, t in index.texts.items() if s in documents}
     # An index saved before titles were recorded gets them from the files it has just read, without re-embedding.
-    titled = {s: replace(d, title=current[s].title) for s, d in documents.items() if d.title != current[s].title}
+    described = {s: described_as(d, current[s]) for s, d in documents.items()}
+    titled = {s: d for s, d in described.items() if d != documents[s]}
     documents.update(titled)
 
+    # Every new article is chunked first (fast), then embedded in parts of about `checkpoint_chunks` chunks, each
+    # saved as a generation: an interrupted build keeps the parts it finished.
     next_id = index.next_id
+    pieces: list[tuple[Article, list[Chunk]]] = []
+    shown = progress if fresh else False
+    with progress_bar(len(fresh), "chunking", "article", shown, config.progress_seconds) as bar:
+        for article in fresh:
+            pieces.append((article, chunk_article(article, settings.chunk_chars, settings.chunk_overlap, next_id)))
+            next_id += len(pieces[-1][1])
+            bar.update()
+    parts = _parts(pieces, config.checkpoint_chunks)
+    total = sum(len(p) for _, p in pieces)
     if fresh:
-        embedder = embedder or Embedder.from_config(config)
-        new_chunks = []
-        for article in tqdm(fresh, desc="chunking", unit="article", disable=not progress):
-            pieces = chunk_article(article, settings.chunk_chars, settings.chunk_overlap, next_id)
-            next_id += len(pieces)
-            new_chunks.extend(pieces)
-            documents[article.source] = DocumentRecord(
-                article.source, article.sha256, article.date, tuple(c.id for c in pieces), title=article.title
-            )
-        log(f"embedding {len(new_chunks)} chunks from {len(fresh)} articles")
-        titles = {a.source: a.title for a in fresh if a.title} if settings.context == "title" else {}
-        embedded, sentence_vectors = embedder.embed_chunks(new_chunks, progress=progress, context=titles)
-        vectors.add_with_ids(embedded, np.array([c.id for c in new_chunks], dtype="int64"))
-        sentences = sentences.with_added(sentence_vectors)
-        chunks.update({c.id: c for c in new_chunks})
-
-    ids = np.fromiter(chunks, dtype="int64", count=len(chunks))
-    refitted = vectors.fitted(ids, config.exact_index_limit, config.ivf_nprobe)
-    if refitted.layout.kind != vectors.layout.kind:
-        log(f"{len(chunks)} vectors: stored as {refitted.layout.kind} (exact_index_limit {config.exact_index_limit})")
-    vectors = refitted
-    if fresh or stale:
-        changed = {a.source for a in fresh} | set(stale)
-        documents = _link_duplicates(documents, vectors, changed, config.duplicate_similarity)
-    updated = StoredIndex(settings, documents, chunks, vectors, next_id, sentences, folder)
-    if fresh or stale or titled or rebuilt or vectors.layout != index.vectors.layout or index.corpus != folder:
+        log(f"embedding {total:,} chunks from {len(fresh):,} articles")
+    embedder = embedder or (Embedder.from_config(config) if fresh else None)
+    titled_as = {a.source: a.title for a in fresh if a.title} if settings.context == "title" else {}
+    changed = set(stale)
+    clock = time.perf_counter()
+    done = 0
+    with progress_bar(total, "embedding", "chunk", shown, config.progress_seconds) as bar:
+        for number, part in enumerate(parts, 1):
+            new_chunks = [c for _, p in part for c in p]
+            for article, p in part:
+                record = DocumentRecord(article.source, article.sha256, article.date, tuple(c.id for c in p))
+                documents[article.source] = described_as(record, article)
+                if stored(article.source):
+                    texts[article.source] = article.text
+            embedded, sentence_vectors = embedder.embed_chunks(new_chunks, bar, context=titled_as)  # type: ignore[union-attr]
+            vectors.add_with_ids(embedded, np.array([c.id for c in new_chunks], dtype="int64"))
+            sentences = sentences.with_added(sentence_vectors)
+            chunks.update({c.id: c for c in new_chunks})
+            changed |= {a.source for a, _ in part}
+            done += len(new_chunks)
+            if number < len(parts):
+                updated = _settle(
+                    config,
+                    StoredIndex(settings, documents, chunks, vectors, next_id, sentences, folder, texts),
+                    changed,
+                    log,
+                )
+                updated.save(config.index_dir)
+                vectors, sentences, changed = updated.vectors, updated.sentences, set()
+                documents = dict(updated.documents)
+                log(f"saved {done:,} of {total:,} chunks: a run stopped from here on keeps them")
+    seconds = time.perf_counter() - clock
+    updated = _settle(
+        config,
+        StoredIndex(settings, documents, chunks, vectors, next_id, sentences, folder, texts),
+        changed,
+        log,
+    )
+    if fresh or stale or titled or rebuilt or updated.vectors.layout != index.vectors.layout or index.corpus != folder:
         updated.save(config.index_dir)
     previously = set(index.documents)
     return updated, IndexReport(
@@ -170,10 +206,44 @@ def _update_index(
         updated=tuple(a.source for a in fresh if a.source in previously),
         removed=tuple(s for s in stale if s not in current),
         unchanged=len(articles) - len(fresh),
-        chunks=len(chunks),
+        chunks=len(updated.chunks),
         rebuilt=rebuilt,
+        embedded=total,
+        seconds=seconds,
         errors=tuple(str(e) for e in errors),
         message=message,
+    )
+
+
+def _parts(pieces: list[tuple[Article, list[Chunk]]], size: int) -> list[list[tuple[Article, list[Chunk]]]]:
+    """The chunked articles in runs of about `size` chunks (whole articles), the last one shorter."""
+    parts: list[list[tuple[Article, list[Chunk]]]] = [[]]
+    count = 0
+    for piece in pieces:
+        if count >= size:
+            parts.append([])
+            count = 0
+        parts[-1].append(piece)
+        count += len(piece[1])
+    return parts if parts[0] else []
+
+
+def _settle(config: Config, index: StoredIndex, changed: set[str], log: Callable[[str], None]) -> StoredIndex:
+    """The index with its vectors in the layout their number calls for, and the `changed` articles linked to the
+    other outlets' articles on the same story."""
+    ids = np.fromiter(index.chunks, dtype="int64", count=len(index.chunks))
+    index.vectors, vectors = index.vectors.fitted(ids, config.exact_index_limit, config.ivf_nprobe), index.vectors
+    if index.vectors.layout.kind != vectors.layout.kind:
+        log(f"{len(ids)} vectors: stored as {index.vectors.layout.kind} (exact_index_limit {config.exact_index_limit})")
+    if changed:
+        index.documents = _link_duplicates(index.documents, index.vectors, changed, config.duplicate_similarity)
+    return index
+
+
+def described_as(record: DocumentRecord, article: Article) -> DocumentRecord:
+    """The record with what its source says of the article: title, outlet, author, URL and pages."""
+    return replace(
+        record, title=article.title, outlet=article.outlet, author=article.author, url=article.url, pages=article.pages
     )
 
 
@@ -186,7 +256,7 @@ class Upload:
     reason: str
 
 
-_SAFE_NAME = re.compile(r"^[\w][\w .()\-]*\.txt$", re.IGNORECASE)
+_SAFE_NAME = re.compile(r"^[\w][\w .()\-]*$")
 
 
 def add_articles(
@@ -198,24 +268,24 @@ def add_articles(
     embedder: Embedder | None = None,
     progress: Callable[[float, str], None] = lambda *_: None,
 ) -> list[Upload]:
-    """Save offered article files into `folder`, the folder of `index`, and index them. A file is
-    saved only once it parses as an article, under its bare name, never over an existing file and
-    never twice."""
+    """Save offered article files (any format rag reads) into `folder`, the folder of `index`, and index them. A
+    file is saved only once it reads as articles, under its bare name, never over an existing file and never
+    twice."""
     known = {d.sha256: s for s, d in index.documents.items()}
     results = []
     for i, path in enumerate(paths):
         progress(0.5 * i / max(len(paths), 1), f"checking {path.name}")
-        results.append(_save(path, folder, known, max_bytes))
+        results.append(_save(path, folder, known, max_bytes, config))
     if any(r.added for r in results):
-        progress(0.5, f"indexing {sum(r.added for r in results)} new article(s)")
+        progress(0.5, f"indexing {sum(r.added for r in results)} new file(s)")
         update_index(replace(config, corpus_dir=folder), embedder=embedder, log=lambda m: progress(0.6, m))
     return results
 
 
-def _save(path: Path, folder: Path, known: dict[str, str], max_bytes: int) -> Upload:
+def _save(path: Path, folder: Path, known: dict[str, str], max_bytes: int, config: Config) -> Upload:
     name = path.name
-    if not name.lower().endswith(".txt"):
-        return Upload(name, False, "only .txt articles can be added")
+    if suffix(name) not in SUFFIXES:
+        return Upload(name, False, f"rag reads {', '.join(SUFFIXES)} files")
     if not _SAFE_NAME.match(name):
         return Upload(name, False, "use a plain file name (letters, digits, spaces, . - _ ( ))")
     try:
@@ -223,14 +293,14 @@ def _save(path: Path, folder: Path, known: dict[str, str], max_bytes: int) -> Up
     except OSError as exc:
         return Upload(name, False, f"the upload cannot be read ({exc.strerror})")
     if len(data) > max_bytes:
-        return Upload(name, False, f"{len(data):,} bytes is too large for an article (limit {max_bytes:,})")
+        return Upload(name, False, f"{len(data):,} bytes is too large to upload (limit {max_bytes:,})")
     try:
-        article = parse_article(name, data)
+        articles, skipped = read_articles(name, data, config.fields, config.max_article_bytes)
     except ArticleError as exc:
         return Upload(name, False, str(exc).removeprefix(f"{name}: "))
-    if article.sha256 in known:
-        return Upload(name, False, f"already in the library as {known[article.sha256]}")
-    taken = Upload(name, False, "a different article with this name is already in the library; rename the file")
+    if all(a.sha256 in known for a in articles):
+        return Upload(name, False, f"already in the library as {known[articles[0].sha256]}")
+    taken = Upload(name, False, "a different file with this name is already in the library; rename the file")
     target = folder / name
     if target.exists():
         return taken
@@ -244,9 +314,15 @@ def _save(path: Path, folder: Path, known: dict[str, str], max_bytes: int) -> Up
         return taken
     finally:
         os.unlink(out.name)
-    known[article.sha256] = name
-    note = "" if article.date else " (no ' date YYYY-MM-DD ' first line: date filters will skip it)"
-    return Upload(name, True, f"added{note}")
+    known.update((a.sha256, a.source) for a in articles)
+    notes = []
+    if len(articles) > 1:
+        notes.append(f"{len(articles)} articles")
+    if skipped:
+        notes.append(f"{len(skipped)} record(s) skipped: {skipped[0]}")
+    if not any(a.date for a in articles):
+        notes.append("no publication date: date filters will skip it")
+    return Upload(name, True, "added" + (f" ({'; '.join(notes)})" if notes else ""))
 
 
 def keep_indexed_articles(index: StoredIndex, index_dir: Path, folder: Path, named: bool, sources: set[str]) -> None:

@@ -1,105 +1,40 @@
-"""Load article files from a folder into `Article`s."""
+"""Find the articles under a folder, or in one file, and read them into `Article`s, whatever their format
+(rag/index/formats.py)."""
 
 from __future__ import annotations
 
-import codecs
-import hashlib
-import re
 from pathlib import Path
 
+from ..config import Config
 from ..errors import ArticleError
 from ..types import Article
-
-# The seed files open with " date 2023-11-11 " and the text follows on the same line. Matched from a position
-# (the start, or just after a UTF-8 byte-order mark), so no \A: it would not match after the mark.
-_DATE_HEADER = re.compile(r"\s*date\s+(\d{4}-\d{2}-\d{2})\s+")
-# A headline is one line over a blank line, and short: a lede paragraph set apart the same way runs to hundreds of
-# characters (news headlines run to about 60-110).
-TITLE_MAX_CHARS = 150
-# open() keeps a UTF-8 byte-order mark as this character; the body starts after it.
-_UTF8_MARK = "\ufeff"
-# A file that opens with one of these marks is in that encoding. The UTF-32-LE mark begins with the UTF-16-LE
-# one, so UTF-32 is tried first; both codecs read the mark to choose the byte order, and drop it.
-_MARKS = (
-    (codecs.BOM_UTF32_LE, "utf-32"),
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
-# Otherwise tried in order; utf-8 keeps a byte-order mark, as open() does, so offsets stay offsets into what
-# it returns; latin-1 decodes any byte string, so a file that is not UTF-8 still loads.
-_ENCODINGS = ("utf-8", "cp1252", "latin-1")
+from .formats import MANY, PDF, SUFFIXES, read_articles, suffix
+from .plain import read_bytes
 
 
-def decode(data: bytes, name: str) -> str:
-    """`data` as text: in the encoding its byte-order mark names, else in the first of `_ENCODINGS` that fits."""
-    marked = next((encoding for mark, encoding in _MARKS if data.startswith(mark)), None)
-    if marked:
-        try:
-            text = data.decode(marked)
-        except UnicodeDecodeError as exc:
-            label = marked.upper()
-            raise ArticleError(f"{name}: starts with a {label} byte-order mark but is not valid {label}") from exc
-    else:
-        for encoding in _ENCODINGS:
-            try:
-                text = data.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-    # Checked in the text, not the bytes: UTF-16 and UTF-32 are full of NUL bytes, but no article holds a NUL.
-    if "\x00" in text:
-        raise ArticleError(f"{name}: looks like a binary file, not a text article")
-    # The same newline translation as open(path).read(), so offsets match what a reader sees.
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+def corpus_root(corpus: Path) -> Path:
+    """The folder article names are relative to: the corpus itself, or the folder of a corpus that is one file."""
+    return corpus if corpus.is_dir() else corpus.parent
 
 
-def read_text(path: Path) -> str:
-    """The article at `path` exactly as the loader decodes it, so an article's offsets index this text: for a
-    UTF-8 file it is what `open(path).read()` returns, and it reads the files that open() cannot (cp1252, UTF-16)."""
-    return decode(_read_bytes(path), str(path))
+def article_paths(corpus: Path) -> list[Path]:
+    """Every file of a format rag reads under the folder `corpus`, or `corpus` itself when it is such a file."""
+    if corpus.is_file():
+        if suffix(corpus.name) not in SUFFIXES:
+            raise ArticleError(f"{corpus}: rag reads {', '.join(SUFFIXES)} files, not {corpus.suffix or 'this'}")
+        return [corpus]
+    if not corpus.is_dir():
+        raise ArticleError(f"{corpus}: no such folder or file of articles")
+    # rglob does not descend into linked sub-folders; a file reached through one would fail
+    # load_file's check anyway if it lay outside.
+    return sorted(p for p in corpus.rglob("*") if p.is_file() and suffix(p.name) in SUFFIXES)
 
 
-def parse_article(source: str, data: bytes) -> Article:
-    text = decode(data, source)
-    after_mark = len(_UTF8_MARK) if text.startswith(_UTF8_MARK) else 0
-    if not text[after_mark:].strip():
-        raise ArticleError(f"{source}: the file is empty")
-    match = _DATE_HEADER.match(text, after_mark)
-    body_start = match.end() if match else after_mark
-    return Article(
-        source=source,
-        text=text,
-        body_start=body_start,
-        date=match.group(1) if match else None,
-        sha256=hashlib.sha256(data).hexdigest(),
-        title=headline(text[body_start:]),
-    )
-
-
-def headline(body: str) -> str | None:
-    """The article's title: its first line, when a blank line and more text follow it and it is at most
-    `TITLE_MAX_CHARS` long. A first paragraph set apart by a blank line is a lede, not a title, and is rejected by
-    its length; a first line that runs on into the next line is the text itself."""
-    first, _, rest = body.partition("\n")
-    blank, _, after = rest.partition("\n")
-    first = " ".join(first.split())
-    if not first or blank.strip() or not after.strip():
-        return None
-    return first if len(first) <= TITLE_MAX_CHARS else None
-
-
-def _read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise ArticleError(f"{path}: cannot be read ({exc.strerror})") from exc
-
-
-def load_article(path: Path, root: Path, max_bytes: int) -> Article:
-    """The article at `path`, named by its path under `root`. It is read only if it lies inside `root` once
-    links are resolved, so a link cannot make a file elsewhere (say /etc/passwd) citable, and only if it is at
-    most `max_bytes` long: the size is checked before a byte is read."""
+def load_file(path: Path, root: Path, config: Config) -> tuple[list[Article], list[str]]:
+    """The articles in the file at `path`, named by its path under `root`, and the parts of it that were skipped
+    and why. It is read only if it lies inside `root` once links are resolved, so a link cannot make a file
+    elsewhere (say /etc/passwd) citable, and only if its size is within the limit, checked before a byte is read:
+    `max_article_bytes` for a file that is one article, `max_file_bytes` for an export, feed or PDF."""
     source = path.relative_to(root).as_posix()
     try:
         target = path.resolve(strict=True)
@@ -108,40 +43,43 @@ def load_article(path: Path, root: Path, max_bytes: int) -> Article:
         raise ArticleError(f"{path}: cannot be read ({exc.strerror})") from exc
     if not target.is_relative_to(root.resolve()):
         raise ArticleError(f"{source}: links outside the article folder (to {target}), so it is not read")
-    if size > max_bytes:
+    many = suffix(source) in MANY + PDF
+    limit, setting = (
+        (config.max_file_bytes, "RAG_MAX_FILE_BYTES (Config.max_file_bytes)")
+        if many
+        else (config.max_article_bytes, "RAG_MAX_ARTICLE_BYTES (Config.max_article_bytes)")
+    )
+    if size > limit:
+        kind = "file" if many else "an article"
         raise ArticleError(
-            f"{source}: {size:,} bytes is over the limit of {max_bytes:,} bytes for an article; "
-            "raise it with RAG_MAX_ARTICLE_BYTES (Config.max_article_bytes)"
+            f"{source}: {size:,} bytes is over the limit of {limit:,} bytes for {kind}; raise it with {setting}"
         )
-    return parse_article(source, _read_bytes(target))
+    return read_articles(source, read_bytes(target), config.fields, config.max_article_bytes)
 
 
-def article_paths(folder: Path) -> list[Path]:
-    if not folder.is_dir():
-        raise ArticleError(f"{folder}: no such folder of articles")
-    # rglob does not descend into linked sub-folders; a file reached through one would fail
-    # load_article's check anyway if it lay outside.
-    return sorted(p for p in folder.rglob("*.txt") if p.is_file())
+def load_articles(corpus: Path, config: Config | None = None) -> tuple[list[Article], list[ArticleError]]:
+    """Every readable article under the folder `corpus` (or in the file `corpus`), plus the errors for what could
+    not be read: one bad file or record must not stop the rest from being indexed.
 
-
-def load_articles(folder: Path, max_bytes: int) -> tuple[list[Article], list[ArticleError]]:
-    """Every readable `.txt` under `folder` of at most `max_bytes`, plus the errors for the ones that are not:
-    one bad file must not stop the rest from being indexed.
-
-    Only files inside `folder` are read: a link to a file elsewhere is an error, and linked sub-folders are
+    Only files inside the folder are read: a link to a file elsewhere is an error, and linked sub-folders are
     not followed. A link to a file inside loads under the link's name, unless that file is itself one of the
     articles: then the link is skipped as a duplicate, so one story is not indexed twice."""
-    paths = article_paths(folder)
+    config = config or Config()
+    root = corpus_root(corpus)
+    paths = article_paths(corpus)
     articles_by_target = {p.resolve(): p for p in paths if not p.is_symlink()}
     articles, errors = [], []
     for path in paths:
         original = articles_by_target.get(path.resolve(), path)
         if original != path:
-            name, target = (p.relative_to(folder).as_posix() for p in (path, original))
+            name, target = (p.relative_to(root).as_posix() for p in (path, original))
             errors.append(ArticleError(f"{name}: a link to {target}, which is loaded under its own name"))
             continue
         try:
-            articles.append(load_article(path, folder, max_bytes))
+            found, skipped = load_file(path, root, config)
         except ArticleError as exc:
             errors.append(exc)
+            continue
+        articles += found
+        errors += [ArticleError(s) for s in skipped]
     return articles, errors

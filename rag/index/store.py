@@ -9,6 +9,8 @@ Layout under the index folder:
                             Config.exact_index_limit vectors, IVF (IndexIVFFlat) above it
     gen-<n>/sentences.npy   one float16 vector per sentence of each chunk, in chunks.jsonl order,
                             so choosing the sentences the model reads costs no embedding at query time
+    gen-<n>/texts.jsonl     the text of each article extracted from another format than .txt/.md
+                            (rag/index/formats.py), which its offsets index; absent in older indexes
 
 An update writes a whole new generation and only then points CURRENT at it, so a crash or a
 kill at any moment leaves the previous generation loadable; a write that fails (disk full)
@@ -21,6 +23,7 @@ because IVF supports add_with_ids and remove_ids, so incremental updates keep wo
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import hashlib
 import json
@@ -42,6 +45,8 @@ from ..types import Chunk, Span
 
 FORMAT = 2  # 2: sentences.npy
 _FILES = ("manifest.json", "chunks.jsonl", "dense.faiss", "sentences.npy")
+# Written by every save, checked when the manifest lists it: an index saved before it existed still loads.
+_OPTIONAL_FILES = ("texts.jsonl",)
 _GENERATION_NAME = re.compile("gen-[0-9]+")
 # sha256 runs at ~1.5 GB/s on this CPU (it has SHA instructions), blake2b at ~0.8 GB/s
 # (benchmarks/bench_checksum.py). The manifest keys the checksums by this name.
@@ -227,7 +232,27 @@ class DocumentRecord:
     date: str | None
     chunk_ids: tuple[int, ...]
     duplicates: tuple[str, ...] = ()
-    title: str | None = None  # the article's headline (rag.index.load.headline), for citations and refusals
+    title: str | None = None  # the article's headline, for citations and refusals
+    outlet: str | None = None
+    author: str | None = None
+    url: str | None = None
+    pages: tuple[int, ...] = ()  # where each page after the first starts (PDF)
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> DocumentRecord:
+        return cls(
+            d["source"],
+            d["sha256"],
+            d["date"],
+            tuple(d["chunk_ids"]),
+            tuple(d["duplicates"]),
+            *(d.get(name) for name in ("title", "outlet", "author", "url")),
+            pages=tuple(d.get("pages", ())),
+        )
+
+    def page(self, offset: int) -> int | None:
+        """The page an offset of the article's text is on, for an article that has pages."""
+        return bisect.bisect_right(self.pages, offset) + 1 if self.pages else None
 
 
 @dataclass(frozen=True)
@@ -257,6 +282,7 @@ class StoredIndex:
         next_id: int,
         sentences: SentenceVectors,
         corpus: Path | None = None,
+        texts: dict[str, str] | None = None,
     ) -> None:
         self.settings = settings
         self.documents = documents
@@ -264,7 +290,8 @@ class StoredIndex:
         self.vectors = vectors
         self.next_id = next_id
         self.sentences = sentences
-        self.corpus = corpus  # the folder of articles it was built from (None: built before it was recorded)
+        self.corpus = corpus  # the folder (or file) of articles it was built from (None: built before it was recorded)
+        self.texts = texts or {}  # source -> text, for the articles extracted from formats other than .txt/.md
 
     @classmethod
     def empty(cls, settings: IndexSettings) -> StoredIndex:
@@ -302,12 +329,11 @@ class StoredIndex:
             checks = _verify_files(generation, manifest, verify_bytes, rebuild)
             settings = IndexSettings(**manifest["settings"])
             layout = VectorLayout(**manifest.get("vectors", {}))
-            documents = {
-                d["source"]: DocumentRecord(
-                    d["source"], d["sha256"], d["date"], tuple(d["chunk_ids"]), tuple(d["duplicates"]), d.get("title")
-                )
-                for d in manifest["documents"]
-            }
+            documents = {d["source"]: DocumentRecord.from_json(d) for d in manifest["documents"]}
+            texts = {}
+            if "texts.jsonl" in manifest["sizes"]:
+                with open(generation / "texts.jsonl", encoding="utf-8") as handle:
+                    texts = {row["source"]: row["text"] for row in map(json.loads, handle)}
             chunks = {}
             with open(generation / "chunks.jsonl", encoding="utf-8") as handle:
                 for line in handle:
@@ -347,7 +373,7 @@ class StoredIndex:
                 f"chunks of dimension {settings.dimension}; {rebuild}"
             )
         corpus = Path(manifest["corpus"]) if manifest.get("corpus") else None
-        index = cls(settings, documents, chunks, vectors, next_id, sentences, corpus)
+        index = cls(settings, documents, chunks, vectors, next_id, sentences, corpus, texts)
         return index, IndexCheck(generation, checks, len(documents), len(chunks))
 
     def save(self, folder: Path) -> Path:
@@ -391,6 +417,10 @@ class StoredIndex:
         vectors = self.vectors.editable() if self.vectors.mapped_from else self.vectors
         _write_vectors(vectors.index, staging / "dense.faiss")
         self.sentences.write(staging / "sentences.npy", list(self.chunks.values()))
+        with open(staging / "texts.jsonl", "w", encoding="utf-8") as handle:
+            for source, text in self.texts.items():
+                handle.write(json.dumps({"source": source, "text": text}, ensure_ascii=False) + "\n")
+        written = _FILES[1:] + _OPTIONAL_FILES
         manifest = {
             "format": FORMAT,
             "settings": asdict(self.settings),
@@ -399,12 +429,12 @@ class StoredIndex:
             "next_id": self.next_id,
             "count": len(self.chunks),
             "corpus": str(self.corpus) if self.corpus else None,
-            "sizes": {name: (staging / name).stat().st_size for name in _FILES[1:]},
-            _CHECKSUM: {name: _checksum(staging / name) for name in _FILES[1:]},
+            "sizes": {name: (staging / name).stat().st_size for name in written},
+            _CHECKSUM: {name: _checksum(staging / name) for name in written},
         }
         with open(staging / "manifest.json", "w", encoding="utf-8") as handle:
             json.dump(manifest, handle, indent=1, ensure_ascii=False)
-        for name in _FILES:
+        for name in _FILES + _OPTIONAL_FILES:
             _fsync(staging / name)
 
     def _write_failure(self, folder: Path, exc: OSError) -> str:
@@ -440,7 +470,8 @@ def check_index(folder: Path) -> IndexCheck:
 
 
 def _verify_files(generation: Path, manifest: dict[str, Any], verify_bytes: int, rebuild: str) -> tuple[FileCheck, ...]:
-    sizes = {name: int(manifest["sizes"][name]) for name in _FILES[1:]}
+    listed = _FILES[1:] + tuple(name for name in _OPTIONAL_FILES if name in manifest["sizes"])
+    sizes = {name: int(manifest["sizes"][name]) for name in listed}
     # A manifest written before checksums has none: its files are checked by size only.
     recorded = manifest.get(_CHECKSUM, {}) if sum(sizes.values()) <= verify_bytes else {}
     checks = []

@@ -37,7 +37,6 @@ def evidence_pool(
                 sources.append(source)
     pool: list[Evidence] = []
     for source in sources:
-        title = index.documents[source].title
         article: dict[int, Evidence] = {}
         for chunk_id in index.documents[source].chunk_ids:
             chunk = index.chunks[chunk_id]
@@ -53,7 +52,6 @@ def evidence_pool(
                     frozenset(content_terms(text)),
                     frozenset(numbers(text)),
                     numbers_shown.get((source, span.start)),
-                    title=title,
                 )
         pool += _in_context(sorted(article.values(), key=lambda e: e.start), limits or Grounding())
     return pool

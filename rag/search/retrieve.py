@@ -4,12 +4,13 @@ two overlapping chunks, the same story from two outlets) do not crowd the eviden
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..config import Config
+from ..errors import QuestionError
 from ..index.embed import Embedder
 from ..index.store import DocumentRecord, StoredIndex
 from ..text import coverage, terms
@@ -20,6 +21,17 @@ from .when import Window
 
 MODES = ("hybrid", "dense", "keyword")
 Ranked = list[tuple[int, float]]  # (chunk id, score), best first
+
+
+def outlet_articles(documents: Mapping[str, DocumentRecord], outlets: Iterable[str]) -> list[str]:
+    """Every indexed article from the named outlets (matched without regard to case); a name no article has is a
+    QuestionError, so a filter that would search nothing says so instead of refusing every question."""
+    named = {o.strip().lower(): o.strip() for o in outlets}
+    found = [d.source for d in documents.values() if d.outlet and d.outlet.lower() in named]
+    missing = sorted(named[o] for o in set(named) - {d.outlet.lower() for d in documents.values() if d.outlet})
+    if missing:
+        raise QuestionError(f"no indexed article is from {', '.join(missing)}")
+    return found
 
 
 @dataclass(frozen=True)
