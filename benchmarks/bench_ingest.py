@@ -4,7 +4,7 @@ For each corpus size (in chunks) it generates news-like articles from templates 
 downloaded), writes them to a scratch folder, and times each stage separately with rag's own code:
 load (read + hash), chunk (sentencex sentences -> windows), embed (the configured embedder, several batch
 sizes), FAISS add (the IndexIDMap2(IndexFlatIP) rag uses, and an HNSW graph for comparison), the BM25
-index (rebuilt at every Assistant start), and writing a generation to disk. Sizes up to
+index (built at every save, memory-mapped at start), and writing a generation to disk. Sizes up to
 --end-to-end-max are also indexed for real by `rag.index.ingest.update_index`, start to finish.
 
 Embedding costs the same per chunk at any corpus size, so it is measured on the first --embed-limit
@@ -58,9 +58,9 @@ def bench_size(target: int, args: argparse.Namespace, scratch: Path) -> tuple[li
     from rag.index.chunk import chunk_article
     from rag.index.embed import Embedder
     from rag.index.ingest import settings_for, update_index
+    from rag.index.keyword import KeywordIndex
     from rag.index.load import load_articles
     from rag.index.store import DocumentRecord, StoredIndex
-    from rag.search.keyword import KeywordIndex
 
     corpus = scratch / f"corpus-{target}"
     config = Config.from_env(corpus_dir=corpus, index_dir=scratch / f"index-{target}")  # RAG_EMBEDDER picks the model
@@ -122,8 +122,8 @@ def bench_size(target: int, args: argparse.Namespace, scratch: Path) -> tuple[li
         del hnsw
 
     clock = time.perf_counter()
-    KeywordIndex(chunks)
-    row("BM25 index (rag.search.keyword, every start)", len(chunks), time.perf_counter() - clock)
+    KeywordIndex.build(chunks)
+    row("BM25 index (rag.index.keyword, built at every save)", len(chunks), time.perf_counter() - clock)
 
     from rag.index import store
 

@@ -129,8 +129,8 @@ def bench_vectors(n: int, args: argparse.Namespace) -> list[list[object]]:
 
 
 def bench_bm25(n: int, queries: int) -> list[list[object]]:
-    """rag.search.keyword.KeywordIndex on n synthetic chunks of three news sentences, split into its parts."""
-    from rag.search.keyword import KeywordIndex
+    """rag.index.keyword.KeywordIndex on n synthetic chunks of three news sentences, split into its parts."""
+    from rag.index.keyword import KeywordIndex
     from rag.text import terms
     from rag.types import Chunk
 
@@ -142,7 +142,7 @@ def bench_bm25(n: int, queries: int) -> list[list[object]]:
         chunks.append(Chunk(i, f"{i // 5:07d}.txt", None, 0, len(text), text, ()))
     made = time.perf_counter() - clock
     clock = time.perf_counter()
-    index = KeywordIndex(chunks)
+    index = KeywordIndex.build(chunks)
     build = time.perf_counter() - clock
     asked = [news_sentence(rng).rstrip(".") + "?" for _ in range(queries)]
 

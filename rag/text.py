@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from functools import lru_cache
+from pathlib import Path
 
 import sentencex
 
@@ -28,14 +29,25 @@ def _stemmer():  # type: ignore[no-untyped-def]
 
 @lru_cache(maxsize=1)
 def stopwords() -> frozenset[str]:
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
+    ENGLISH_STOP_WORDS = _sklearn_stop_words()  # noqa: N806 - sklearn's name for it
     # Words that carry no fact in a question or a claim, beyond sklearn's list.
     extra = {"according", "said", "says", "article", "articles", "passage", "passages", "yes"}
     # sklearn's list has number words, which are the answer to "how many" and "which round".
     numerals = {"one", "two", "three", "four", "five", "six", "eight", "nine", "ten", "eleven", "twelve"}
     numerals |= {"fifteen", "twenty", "forty", "fifty", "sixty", "hundred", "first", "third"}
     return frozenset((ENGLISH_STOP_WORDS - numerals) | extra)
+
+
+def _sklearn_stop_words() -> frozenset[str]:
+    """scikit-learn's English stop-word list, read from its own module file: importing it through the package
+    loads all of sklearn.base first, 1.4 s of a fresh process's first question, for one frozenset."""
+    import importlib.util
+
+    (folder,) = importlib.util.find_spec("sklearn").submodule_search_locations  # type: ignore[union-attr]
+    spec = importlib.util.spec_from_file_location("_stop_words", Path(folder) / "feature_extraction" / "_stop_words.py")
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module.ENGLISH_STOP_WORDS
 
 
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[Span]:

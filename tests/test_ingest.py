@@ -314,3 +314,23 @@ def test_a_chunk_is_embedded_after_its_article_title(embedder):
     assert float(titled[0] @ question) > float(plain[0] @ question) + 0.05
     # The title's own tokens go into no sentence's vector: each sentence still gets one, of the model's size.
     assert sentences[0].shape == (2, embedder.dimension)
+
+
+def test_questions_are_embedded_without_pytorch_and_agree_with_the_chunk_vectors(seed_config: Config, assistant):
+    import subprocess
+    import sys
+
+    texts = ["Which countries had troops in Niger?", "Niger hosted troops from the United States and France."]
+    embedder = Embedder()
+    chunk = Chunk(0, "a.txt", None, 0, len(texts[1]), texts[1], (Span(0, len(texts[1])),))
+    chunk_vectors, _ = embedder.embed_chunks([chunk])
+    assert float(embedder.embed(texts[1:])[0] @ chunk_vectors[0]) >= 0.9999
+    # A fresh process that opens the index and answers a search never imports PyTorch (~450 MB, ~5 s).
+    script = (
+        "import sys; from rag import Assistant, Config; from pathlib import Path; "
+        f"a = Assistant(Config(index_dir=Path({str(seed_config.index_dir)!r}))); "
+        "hits = a.retriever.search('Which countries had troops in Niger?'); "
+        "print(len(hits), 'torch' in sys.modules, 'sentence_transformers' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True).stdout.split()
+    assert out == ["6", "False", "False"]

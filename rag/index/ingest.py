@@ -200,6 +200,8 @@ def _update_index(
     )
     if fresh or stale or titled or rebuilt or updated.vectors.layout != index.vectors.layout or index.corpus != folder:
         updated.save(config.index_dir)
+    else:
+        updated = index  # as it was loaded: with its saved keyword index, memory-mapped
     previously = set(index.documents)
     return updated, IndexReport(
         added=tuple(a.source for a in fresh if a.source not in previously),

@@ -11,6 +11,8 @@ Layout under the index folder:
                             so choosing the sentences the model reads costs no embedding at query time
     gen-<n>/texts.jsonl     the text of each article extracted from another format than .txt/.md
                             (rag/index/formats.py), which its offsets index; absent in older indexes
+    gen-<n>/keyword/        the BM25 index of the chunks (rag/index/keyword.py), memory-mapped on load;
+                            an older index without it has it built when it is first searched
 
 An update writes a whole new generation and only then points CURRENT at it, so a crash or a
 kill at any moment leaves the previous generation loadable; a write that fails (disk full)
@@ -42,11 +44,13 @@ import numpy as np
 from ..config import Config
 from ..errors import CorruptIndexError, IndexNotFoundError, IndexWriteError, RagError, StaleIndexError
 from ..types import Chunk, Span
+from .keyword import KeywordIndex
 
 FORMAT = 2  # 2: sentences.npy
 _FILES = ("manifest.json", "chunks.jsonl", "dense.faiss", "sentences.npy")
-# Written by every save, checked when the manifest lists it: an index saved before it existed still loads.
-_OPTIONAL_FILES = ("texts.jsonl",)
+_KEYWORD = "keyword"
+# The names a manifest may list: a file of the generation or of its keyword folder, never a path out of it.
+_LISTED_NAME = re.compile(rf"(?:{_KEYWORD}/)?\w[\w.-]*")
 _GENERATION_NAME = re.compile("gen-[0-9]+")
 # sha256 runs at ~1.5 GB/s on this CPU (it has SHA instructions), blake2b at ~0.8 GB/s
 # (benchmarks/bench_checksum.py). The manifest keys the checksums by this name.
@@ -292,6 +296,19 @@ class StoredIndex:
         self.sentences = sentences
         self.corpus = corpus  # the folder (or file) of articles it was built from (None: built before it was recorded)
         self.texts = texts or {}  # source -> text, for the articles extracted from formats other than .txt/.md
+        self._keyword: KeywordIndex | None = None
+        self._keyword_dir: Path | None = None  # where the saved BM25 index of these chunks lies, if it does
+
+    @property
+    def keyword(self) -> KeywordIndex:
+        """The BM25 index of the chunks: the saved one, memory-mapped, or else built from the chunks once."""
+        if self._keyword is None:
+            self._keyword = (
+                KeywordIndex.load(self._keyword_dir)
+                if self._keyword_dir
+                else KeywordIndex.build(list(self.chunks.values()))
+            )
+        return self._keyword
 
     @classmethod
     def empty(cls, settings: IndexSettings) -> StoredIndex:
@@ -374,6 +391,8 @@ class StoredIndex:
             )
         corpus = Path(manifest["corpus"]) if manifest.get("corpus") else None
         index = cls(settings, documents, chunks, vectors, next_id, sentences, corpus, texts)
+        if any(name.startswith(f"{_KEYWORD}/") for name in manifest["sizes"]):
+            index._keyword_dir = generation / _KEYWORD
         return index, IndexCheck(generation, checks, len(documents), len(chunks))
 
     def save(self, folder: Path) -> Path:
@@ -404,6 +423,7 @@ class StoredIndex:
         self.sentences = SentenceVectors.load(
             generation / "sentences.npy", list(self.chunks.values()), self.settings.dimension
         )
+        self._keyword, self._keyword_dir = None, generation / _KEYWORD
         return generation
 
     def _write_generation(self, staging: Path) -> None:
@@ -420,7 +440,8 @@ class StoredIndex:
         with open(staging / "texts.jsonl", "w", encoding="utf-8") as handle:
             for source, text in self.texts.items():
                 handle.write(json.dumps({"source": source, "text": text}, ensure_ascii=False) + "\n")
-        written = _FILES[1:] + _OPTIONAL_FILES
+        keyword = KeywordIndex.build(list(self.chunks.values())).save(staging / _KEYWORD)
+        written = (*_FILES[1:], "texts.jsonl", *(f"{_KEYWORD}/{name}" for name in keyword))
         manifest = {
             "format": FORMAT,
             "settings": asdict(self.settings),
@@ -434,7 +455,7 @@ class StoredIndex:
         }
         with open(staging / "manifest.json", "w", encoding="utf-8") as handle:
             json.dump(manifest, handle, indent=1, ensure_ascii=False)
-        for name in _FILES + _OPTIONAL_FILES:
+        for name in ("manifest.json", *written):
             _fsync(staging / name)
 
     def _write_failure(self, folder: Path, exc: OSError) -> str:
@@ -470,8 +491,11 @@ def check_index(folder: Path) -> IndexCheck:
 
 
 def _verify_files(generation: Path, manifest: dict[str, Any], verify_bytes: int, rebuild: str) -> tuple[FileCheck, ...]:
-    listed = _FILES[1:] + tuple(name for name in _OPTIONAL_FILES if name in manifest["sizes"])
-    sizes = {name: int(manifest["sizes"][name]) for name in listed}
+    # Every file the manifest lists, which always holds these; an index saved before texts.jsonl and keyword/
+    # existed lists neither.
+    sizes = {name: int(manifest["sizes"][name]) for name in (*_FILES[1:], *manifest["sizes"])}
+    if strange := [name for name in sizes if not _LISTED_NAME.fullmatch(name)]:
+        raise CorruptIndexError(f"the manifest lists {strange[0]!r}, not a file of an index; {rebuild}")
     # A manifest written before checksums has none: its files are checked by size only.
     recorded = manifest.get(_CHECKSUM, {}) if sum(sizes.values()) <= verify_bytes else {}
     checks = []

@@ -16,7 +16,6 @@ from ..index.store import DocumentRecord, StoredIndex
 from ..text import coverage, terms
 from ..timing import timed
 from ..types import Chunk, Hit, Span
-from .keyword import KeywordIndex
 from .when import Window
 
 MODES = ("hybrid", "dense", "keyword")
@@ -98,7 +97,7 @@ class Retriever:
         self.index = index
         self.embedder = embedder
         self.config = config
-        self.keyword = KeywordIndex(list(index.chunks.values()))
+        self.keyword = index.keyword
         self.newest = max((d.date for d in index.documents.values() if d.date), default=None)
 
     def search(
