@@ -26,7 +26,7 @@ from .search.evidence import evidence_pool
 from .search.focus import focus
 from .search.reference import article_reference
 from .search.retrieve import Filters, Retriever
-from .search.when import Window, time_window
+from .search.when import Window, recent_start, time_window
 from .search.when import warm_up as warm_up_time_words
 from .timing import timed
 from .types import Answer, Draft, Evidence, Hit, Searching, Trace
@@ -268,7 +268,7 @@ class Assistant:
         window = time_window(question, day, settings)
         if window.words:
             return window, settings.window_weight
-        recent = Window(date.fromordinal(day.toordinal() - settings.recent_days + 1), day, "")
+        recent = Window(recent_start(day, settings), day, "")
         return (recent, settings.recency_weight) if settings.recency_weight > 0 else (window, 0.0)
 
     def _verify(self, draft: str, question: str, pool: list[Evidence], shown: list[Evidence]) -> list[Verdict]:

@@ -71,6 +71,12 @@ def test_a_saved_web_page_gives_its_text_and_metadata_without_the_boilerplate():
     assert article.text.startswith("Port of Cotonou reopens its northern terminal\n\nThe port of Cotonou")
 
 
+def test_a_page_cut_off_mid_tag_still_gives_the_text_it_has():
+    cut = PAGE[: PAGE.index(b"Burkina Faso") + 5]
+    (article,), _ = read("cut.html", cut)
+    assert "reopened its northern terminal on Monday" in article.text and "harbour master" not in article.text
+
+
 def test_a_page_with_no_article_text_is_skipped_with_the_reason():
     with pytest.raises(ArticleError, match="no article text"):
         read("blank.html", b"<html><head><title>Loading</title></head><body><script>load()</script></body></html>")

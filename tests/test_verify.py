@@ -293,3 +293,42 @@ def test_numbers_and_negation_stop_a_long_claim_that_word_coverage_lets_through(
     pool = [check(claim, question, sentence).evidence]
     verdict = verify_claim(Claim(claim, (1,)), question, pool, LIMITS, lambda q, t: [0.0])
     assert verdict.status == Status.UNSUPPORTED and verdict.rules == (rule,)
+
+
+@pytest.mark.parametrize(
+    ("question", "claim", "kind_ok"),
+    [
+        ("Where will the next summit be held in 2026?", "The next summit will be held in June and July", False),
+        ("Where will the next summit be held in 2026?", "In Lagos and Accra", True),
+        ("In which city did the meeting take place?", "On Thursday", False),
+        ("How many soldiers were deployed?", "Soldiers from the northern garrison were deployed", False),
+        ("How many soldiers were deployed?", "About 1,500 soldiers", True),
+        ("How many soldiers were deployed?", "Three hundred soldiers", True),
+        ("What percentage of voters backed the plan?", "54% of voters", True),
+        ("When was the president ousted?", "By the presidential guard", False),
+        ("When was the president ousted?", "On July 26", True),
+        ("Which company announced layoffs?", "Meta", True),
+        ("Where and when did the leaders meet?", "On August 10", True),
+    ],
+)
+def test_answers_the_kind_rejects_a_time_for_a_place_and_a_name_for_a_number(question, claim, kind_ok):
+    from rag.grounding.verify import answers_the_kind
+
+    assert answers_the_kind(claim, question) is kind_ok
+
+
+def test_a_claim_of_the_wrong_kind_is_unsupported_whatever_its_sentence_says():
+    from rag.grounding.verify import ANSWERS_THE_KIND
+
+    sentence = "The tournament will be held in June and July across three countries."
+    question = "Where will the tournament be held?"
+    claim = Claim("The tournament will be held in June and July", (1,))
+    pool = [check(claim.text, question, sentence).evidence]
+
+    def alike(query: str, sentences: list) -> list[float]:
+        return [1.0 for _ in sentences]
+
+    verdict = verify_claim(claim, question, pool, LIMITS, alike)
+    assert verdict.status == Status.UNSUPPORTED and verdict.rules == (ANSWERS_THE_KIND,)
+    off = verify_claim(claim, question, pool, Grounding(disabled=(ANSWERS_THE_KIND,)), alike)
+    assert off.status == Status.SUPPORTED

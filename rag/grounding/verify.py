@@ -14,7 +14,8 @@ from enum import StrEnum
 
 from ..config import Grounding
 from ..errors import ConfigError
-from ..text import NEGATION, POLARITY, about, content_terms, coverage, names, numbers, terms
+from ..search.when import is_time_word
+from ..text import NEGATION, POLARITY, about, content_terms, coverage, names, numbers, stopwords, terms, words
 from ..types import Evidence
 from .prompt import REFUSAL_TOKEN
 
@@ -133,10 +134,92 @@ RULES: tuple[Rule, ...] = (
     is_about_the_names,
 )
 ADDS_NOTHING = "adds_nothing_to_the_question"  # the claim-level rule: see claim_content
+ANSWERS_THE_KIND = "answers_the_kind"  # a claim-level rule, switched off by name like the others
+
+# What a question asks for by its question words: a place, a quantity or a time. (Who and which-company questions
+# ask for a name, which no word list tells from other words.)
+_ASKS_PLACE = re.compile(
+    r"\b(?:where|(?:which|what) (?:city|country|state|town|nation|region|province|county|continent|island))\b", re.I
+)
+_ASKS_QUANTITY = re.compile(
+    r"\b(?:how (?:many|much|old|long|far|tall|big|large|high)"
+    r"|(?:what|which) (?:percentage|percent|share|number|amount|proportion|age|sum|price))\b",
+    re.I,
+)
+_ASKS_TIME = re.compile(r"\b(?:when|(?:what|which) (?:year|day|date|month|time))\b", re.I)
+_NUMBER_WORDS = frozenset(
+    {
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
+        "nineteen",
+        "twenty",
+        "thirty",
+        "forty",
+        "fifty",
+        "sixty",
+        "seventy",
+        "eighty",
+        "ninety",
+        "hundred",
+        "hundreds",
+        "thousand",
+        "thousands",
+        "million",
+        "millions",
+        "billion",
+        "billions",
+        "trillion",
+        "dozen",
+        "dozens",
+        "half",
+        "quarter",
+        "third",
+        "twice",
+        "double",
+        "triple",
+    }
+)
+
+
+def answers_the_kind(claim: str, question: str) -> bool:
+    """Rejects a claim that gives another kind of thing than the question asks for: only times where a place is
+    asked ("Where will the next tournament be held?" - "in June and July"), no number where a quantity is asked,
+    neither a number nor a time where a time is asked. Only the words the claim adds to the question count: an
+    answer that repeats the question's words around a wrong kind is still the wrong kind."""
+    asked = set(words(question))
+    added = [w for w in words(claim) if w not in asked and w not in stopwords()]
+    if not added:
+        return True
+    quantities = [bool(numbers(w)) or w in _NUMBER_WORDS for w in added]
+    times = [is_time_word(w) or bool(numbers(w)) for w in added]
+    # A question may ask for more than one ("Where and when ...?"): a claim may answer either.
+    kinds = [
+        (_ASKS_PLACE, not all(times)),
+        (_ASKS_QUANTITY, any(quantities)),
+        (_ASKS_TIME, any(times)),
+    ]
+    asked_for = [fits for pattern, fits in kinds if pattern.search(question)]
+    return any(asked_for) or not asked_for
 
 
 def check_rule_names(disabled: tuple[str, ...]) -> None:
-    known = {r.__name__ for r in RULES}
+    known = {r.__name__ for r in RULES} | {ANSWERS_THE_KIND}
     unknown = sorted(set(disabled) - known)
     if unknown:
         raise ConfigError(f"no grounding rule named {', '.join(unknown)}; the rules are: {', '.join(sorted(known))}")
@@ -157,6 +240,8 @@ def verify_claim(
     new = claim_content(claim.text, question)
     if not new:
         return Verdict(claim, Status.RESTATES_QUESTION, rules=(ADDS_NOTHING,))
+    if ANSWERS_THE_KIND not in limits.disabled and not answers_the_kind(claim.text, question):
+        return Verdict(claim, Status.UNSUPPORTED, rules=(ANSWERS_THE_KIND,))
     asked = content_terms(question) - POLARITY
     rules = [r for r in RULES if r.__name__ not in limits.disabled]
     check = Check(

@@ -3,10 +3,10 @@
 Two runtimes for the same weights. The default, "all-MiniLM-L6-v2", embeds chunks in PyTorch through
 sentence-transformers, in bfloat16 where the CPU has bf16 instructions and in float32 elsewhere
 (the vectors agree to 0.9999 cosine), and questions in float32 through ONNX Runtime (the same weights,
-exported once into the models folder), so a process that only answers never loads PyTorch. "all-MiniLM-L6-v2-onnx-int8" runs them in ONNX Runtime with
-int8 weights (quantised per channel, once, into models/), vectors at 0.99 cosine to the float
-ones. Each is a different embedder to the index (its name is in the manifest), so switching
-rebuilds it rather than mixing vectors.
+exported once into the models folder), so a process that only answers never loads PyTorch.
+"all-MiniLM-L6-v2-onnx-int8" runs them in ONNX Runtime with int8 weights (quantised per channel, once,
+into models/), vectors at 0.99 cosine to the float ones. Each is a different embedder to the index (its
+name is in the manifest), so switching rebuilds it rather than mixing vectors.
 """
 
 from __future__ import annotations

@@ -131,10 +131,15 @@ def _days(window: Window) -> float:
     return float("inf") if window.start is None else (window.end - window.start).days
 
 
+def recent_start(asked_on: date, s: TimeWords) -> date:
+    """The first of the `recent_days` days that end on the asking day: what "recently" means, and the days a
+    question without time words prefers (`TimeWords.recency_weight`)."""
+    return asked_on - timedelta(days=s.recent_days - 1)
+
+
 def _recent_windows(question: str, asked_on: date, s: TimeWords) -> Iterator[tuple[int, Window]]:
     for match in _RECENT.finditer(question):
-        start = asked_on - timedelta(days=s.recent_days - 1)
-        yield match.start(), _widen(start, asked_on, match.group(0), asked_on, s)
+        yield match.start(), _widen(recent_start(asked_on, s), asked_on, match.group(0), asked_on, s)
 
 
 def _date_windows(question: str, asked_on: date, s: TimeWords) -> Iterator[tuple[int, Window]]:
@@ -154,6 +159,19 @@ def _date_windows(question: str, asked_on: date, s: TimeWords) -> Iterator[tuple
     for start, end in _neighbourhoods(text, anchors):
         results = search_dates(text[start:end], languages=["en"], settings=settings, add_period=True, strategy="ngram")
         yield from _windows_found(text, question, results or [], start, asked_on, s)
+
+
+def is_time_word(word: str) -> bool:
+    """A lower-case word that names a time: a month, a weekday, a year, a unit of time, a part of the day, or
+    "today" and its kin."""
+    return (
+        word in _MONTHS
+        or word in _WEEKDAYS
+        or word in _UNITS
+        or word in _PARTS_OF_DAY
+        or word in {"today", "yesterday", "tonight", "tomorrow", "ago"}
+        or bool(_YEAR.fullmatch(word))
+    )
 
 
 def _is_anchor(word: str) -> bool:
