@@ -332,3 +332,13 @@ def test_a_claim_of_the_wrong_kind_is_unsupported_whatever_its_sentence_says():
     assert verdict.status == Status.UNSUPPORTED and verdict.rules == (ANSWERS_THE_KIND,)
     off = verify_claim(claim, question, pool, Grounding(disabled=(ANSWERS_THE_KIND,)), alike)
     assert off.status == Status.SUPPORTED
+
+
+def test_closeness_in_meaning_uses_the_sentence_vectors_made_at_ingest(assistant, pool):
+    troops = next(e for e in pool if TROOPS in e.text)
+    other = next(e for e in pool if "troops" not in e.text.lower())
+    query = f"{QUESTION} France, Germany, Italy and the United States"
+    scores = assistant._similarity(query, [troops, other])
+    assert scores[0] > scores[1]
+    stored = assistant._sentence_vector(troops)
+    assert abs(scores[0] - float(stored @ assistant.embedder.embed([query])[0])) < 1e-6

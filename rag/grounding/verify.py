@@ -19,8 +19,8 @@ from ..text import NEGATION, POLARITY, about, content_terms, coverage, names, nu
 from ..types import Evidence
 from .prompt import REFUSAL_TOKEN
 
-# similarity(query, texts) -> one score per text, higher is closer in meaning.
-Similarity = Callable[[str, list[str]], list[float]]
+# similarity(query, sentences) -> one score per sentence, higher is closer in meaning.
+Similarity = Callable[[str, list[Evidence]], list[float]]
 
 _MARKERS = re.compile(r"\s*((?:\[\d+(?:\s*,\s*\d+)*\](?:\s*,\s*)?)+)")
 _LEADING = re.compile(r"^[\s.,;:!?]+")
@@ -262,7 +262,7 @@ def verify_claim(
             decisive.add(failed[0])
     if not supporting:
         return Verdict(claim, Status.UNSUPPORTED, rules=tuple(r.__name__ for r in rules if r.__name__ in decisive))
-    meaning = dict(zip(supporting, similarity(f"{question} {claim.text}", [e.text for e in supporting]), strict=True))
+    meaning = dict(zip(supporting, similarity(f"{question} {claim.text}", supporting), strict=True))
     # Full support first; then the sentence the model pointed at; then those it read (the ones retrieval ranked best
     # for the question, where a short claim such as a name is stated by many sentences of the long pages); then the
     # closest in meaning.
