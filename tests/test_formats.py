@@ -373,3 +373,16 @@ def test_the_same_story_as_a_text_file_and_an_export_record_is_linked_and_names_
     documents = StoredIndex.load(tmp_path / "index").documents
     assert documents[seed.name].duplicates == ("wire.jsonl#1",)
     assert documents["wire.jsonl#1"].outlet == "Sahel Wire"
+
+
+def test_an_upload_into_a_library_that_is_one_export_file_is_refused(tmp_path: Path, embedder: Embedder):
+    from rag.index.ingest import add_articles
+
+    export = mixed_folder(tmp_path / "archive") / "export.jsonl"
+    config = replace(Config(), corpus_dir=export, index_dir=tmp_path / "index")
+    build_index(config, embedder=embedder)
+    offered = tmp_path / "new.txt"
+    offered.write_text("A new article. It has two sentences.")
+    (result,) = add_articles(config, StoredIndex.load(config.index_dir), export, [offered], 10**6, embedder)
+    assert not result.added and "the library is the one file export.jsonl" in result.reason
+    assert not (tmp_path / "archive" / "new.txt").exists()

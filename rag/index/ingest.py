@@ -273,6 +273,9 @@ def add_articles(
     """Save offered article files (any format rag reads) into `folder`, the folder of `index`, and index them. A
     file is saved only once it reads as articles, under its bare name, never over an existing file and never
     twice."""
+    if not folder.is_dir():
+        reason = f"the library is the one file {folder.name}: add to it there and run rag index, or index a folder"
+        return [Upload(path.name, False, reason) for path in paths]
     known = {d.sha256: s for s, d in index.documents.items()}
     results = []
     for i, path in enumerate(paths):
