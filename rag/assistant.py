@@ -286,12 +286,13 @@ class Assistant:
         return [float(x) for x in vectors @ self.embedder.embed([query])[0]]
 
     def _sentence_vector(self, e: Evidence) -> np.ndarray:
-        for chunk_id in self.index.documents[e.source].chunk_ids:
-            chunk = self.index.chunks[chunk_id]
-            if chunk.start <= e.start < chunk.end:
-                for span, vector in zip(chunk.sentences, self.index.sentences.of(chunk), strict=True):
-                    if span.start == e.start:
-                        return vector
+        """The vector made at ingest for the sentence, from the chunk the evidence pool took it from; a sentence
+        that came from no chunk is embedded now."""
+        if e.chunk is not None:
+            chunk = self.index.chunks[e.chunk]
+            for span, vector in zip(chunk.sentences, self.index.sentences.of(chunk), strict=True):
+                if span.start == e.start:
+                    return vector
         return self.embedder.embed([e.text])[0]
 
 

@@ -85,6 +85,7 @@ class Evidence:
     # Terms of this sentence, of its neighbours and of names its article keeps coming back to:
     # what a reader of this sentence knows it is about.
     context: frozenset[str] = frozenset()
+    chunk: int | None = None  # the first chunk that holds it, whose sentence vectors hold its vector
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,11 @@ import pytest
 from rag.config import Grounding
 from rag.grounding.compose import compose, quote_headless
 from rag.grounding.verify import (
+    ANSWERS_THE_KIND,
     Check,
     Claim,
     Status,
+    answers_the_kind,
     claim_content,
     is_about_the_names,
     is_refusal,
@@ -312,14 +314,10 @@ def test_numbers_and_negation_stop_a_long_claim_that_word_coverage_lets_through(
     ],
 )
 def test_answers_the_kind_rejects_a_time_for_a_place_and_a_name_for_a_number(question, claim, kind_ok):
-    from rag.grounding.verify import answers_the_kind
-
     assert answers_the_kind(claim, question) is kind_ok
 
 
 def test_a_claim_of_the_wrong_kind_is_unsupported_whatever_its_sentence_says():
-    from rag.grounding.verify import ANSWERS_THE_KIND
-
     sentence = "The tournament will be held in June and July across three countries."
     question = "Where will the tournament be held?"
     claim = Claim("The tournament will be held in June and July", (1,))

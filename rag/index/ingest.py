@@ -164,6 +164,11 @@ def _update_index(
     embedder = embedder or (Embedder.from_config(config) if fresh else None)
     titled_as = {a.source: a.title for a in fresh if a.title} if settings.context == "title" else {}
     changed = set(stale)
+
+    def settled() -> StoredIndex:
+        index_now = StoredIndex(settings, documents, chunks, vectors, next_id, sentences, folder, texts)
+        return _settle(config, index_now, changed, log)
+
     clock = time.perf_counter()
     done = 0
     with progress_bar(total, "embedding", "chunk", shown, config.progress_seconds) as bar:
@@ -181,23 +186,13 @@ def _update_index(
             changed |= {a.source for a, _ in part}
             done += len(new_chunks)
             if number < len(parts):
-                updated = _settle(
-                    config,
-                    StoredIndex(settings, documents, chunks, vectors, next_id, sentences, folder, texts),
-                    changed,
-                    log,
-                )
+                updated = settled()
                 updated.save(config.index_dir)
                 vectors, sentences, changed = updated.vectors, updated.sentences, set()
                 documents = dict(updated.documents)
                 log(f"saved {done:,} of {total:,} chunks: a run stopped from here on keeps them")
     seconds = time.perf_counter() - clock
-    updated = _settle(
-        config,
-        StoredIndex(settings, documents, chunks, vectors, next_id, sentences, folder, texts),
-        changed,
-        log,
-    )
+    updated = settled()
     if fresh or stale or titled or rebuilt or updated.vectors.layout != index.vectors.layout or index.corpus != folder:
         updated.save(config.index_dir)
     else:

@@ -52,6 +52,7 @@ def evidence_pool(
                     frozenset(content_terms(text)),
                     frozenset(numbers(text)),
                     numbers_shown.get((source, span.start)),
+                    chunk=chunk_id,
                 )
         pool += _in_context(sorted(article.values(), key=lambda e: e.start), limits or Grounding())
     return pool
